@@ -1,0 +1,407 @@
+"""People, places and time: rooms, students, courses, sessions, and what the engine derives.
+
+The rows the engine writes (visits, records, flags) are derived from stored events; the
+rows people write (excuses, corrections) are kept apart in the audit trail so a
+recomputation never silently overwrites them.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+ROOM_CODE = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "A short code such as B-204.")
+STUDENT_NUMBER = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "The school's own id.")
+
+
+class Room(models.Model):
+    code = models.CharField(max_length=32, unique=True, validators=[ROOM_CODE])
+    name = models.CharField(max_length=120, blank=True)
+    capacity = models.PositiveIntegerField(default=30)
+    building = models.CharField(
+        max_length=60, blank=True, help_text="Rooms in different buildings take longer to reach."
+    )
+    floor = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class StudentQuerySet(models.QuerySet["Student"]):
+    def active(self) -> StudentQuerySet:
+        return self.filter(active=True)
+
+
+class Student(models.Model):
+    number = models.CharField(max_length=32, unique=True, validators=[STUDENT_NUMBER])
+    first_name = models.CharField(max_length=80)
+    last_name = models.CharField(max_length=80)
+    email = models.EmailField(blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="student",
+        help_text="The login the student uses in the app (optional).",
+    )
+    active = models.BooleanField(default=True)
+
+    objects = StudentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.number})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def display_name(self) -> str:
+        """What a reader's little display shows: 'A. Okafor', at most 32 characters."""
+        initial = f"{self.first_name[:1]}. " if self.first_name else ""
+        return f"{initial}{self.last_name}"[:32]
+
+
+class Course(models.Model):
+    code = models.CharField(max_length=32, unique=True, validators=[ROOM_CODE])
+    name = models.CharField(max_length=200)
+    teachers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="taught_courses"
+    )
+    students = models.ManyToManyField(
+        Student, through="Enrolment", blank=True, related_name="courses"
+    )
+    # The attendance policy; defaults are DESIGN's, each one changeable per course.
+    grace_minutes = models.PositiveSmallIntegerField(
+        default=10, validators=[MaxValueValidator(240)]
+    )
+    min_presence_pct = models.PositiveSmallIntegerField(
+        default=75, validators=[MaxValueValidator(100)]
+    )
+    early_minutes = models.PositiveSmallIntegerField(
+        default=15,
+        validators=[MaxValueValidator(240)],
+        help_text="Entering this long before the start counts from the start.",
+    )
+    tap_required = models.BooleanField(
+        default=False, help_text="BLE presence alone is flagged: a card tap is expected."
+    )
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_presence_pct__lte=100), name="course_min_presence_pct_le_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Enrolment(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrolments")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="enrolments")
+    enrolled_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course", "student"], name="enrolment_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} in {self.course.code}"
+
+
+class Term(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+
+    class Meta:
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="term_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Holiday(models.Model):
+    """Days without classes: no sessions are generated on them."""
+
+    term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="holidays")
+    name = models.CharField(max_length=80)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+
+    class Meta:
+        ordering = ["starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="holiday_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.starts_on} to {self.ends_on})"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class TimetableSlot(models.Model):
+    """A weekly class: every <weekday> from <start> to <end>, wall-clock in the school's zone."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="timetable")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="timetable")
+    term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="timetable")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["term", "weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")), name="slot_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0) & Q(weekday__lte=6), name="slot_weekday_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        day = Weekday(self.weekday).label
+        return f"{self.course.code} {day} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class ClassSessionQuerySet(models.QuerySet["ClassSession"]):
+    def running_at(self, moment) -> ClassSessionQuerySet:  # type: ignore[no-untyped-def]
+        return self.filter(starts_at__lte=moment, ends_at__gt=moment, cancelled=False)
+
+    def ended_unfinalised(self, moment) -> ClassSessionQuerySet:  # type: ignore[no-untyped-def]
+        return self.filter(ends_at__lte=moment, finalised_at__isnull=True, cancelled=False)
+
+
+class ClassSession(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="sessions")
+    starts_at = models.DateTimeField(db_index=True)
+    ends_at = models.DateTimeField()
+    slot = models.ForeignKey(
+        TimetableSlot,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sessions",
+        help_text="The weekly slot this session was generated from, if any.",
+    )
+    cancelled = models.BooleanField(default=False)
+    finalised_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClassSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["room", "starts_at"], name="session_room_start")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start"
+            ),
+            models.UniqueConstraint(fields=["course", "starts_at"], name="session_course_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course.code} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class VisitSource(models.TextChoices):
+    DOOR = "door", "Door reader"
+    BLE = "ble", "BLE presence"
+    MANUAL = "manual", "Set by staff"
+
+
+class Visit(models.Model):
+    """A person's stay in a room, derived from door events or BLE presence."""
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="visits")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="visits")
+    entered_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=VisitSource.choices)
+    confidence = models.FloatField(null=True, blank=True)
+    closed_by_system = models.BooleanField(default=False)
+    close_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["entered_at"]
+        indexes = [
+            models.Index(fields=["student", "entered_at"], name="visit_student_enter"),
+            models.Index(fields=["room", "entered_at"], name="visit_room_enter"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(left_at__isnull=True) | Q(left_at__gte=F("entered_at")),
+                name="visit_leaves_after_entering",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student.number} in {self.room.code} from {self.entered_at:%H:%M}"
+
+
+class Status(models.TextChoices):
+    PRESENT = "present", "Present"
+    LATE = "late", "Late"
+    LEFT_EARLY = "left_early", "Left early"
+    ABSENT = "absent", "Absent"
+    EXCUSED = "excused", "Excused"
+
+
+class AttendanceRecordQuerySet(models.QuerySet["AttendanceRecord"]):
+    def attended(self) -> AttendanceRecordQuerySet:
+        return self.filter(status__in=[Status.PRESENT, Status.LATE])
+
+
+class AttendanceRecord(models.Model):
+    """One enrolled student in one session. `status` is what counts; `computed_status` is
+    what the evidence says, kept beside a manual override so disagreement stays visible."""
+
+    session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="records")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="records")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ABSENT)
+    computed_status = models.CharField(max_length=12, choices=Status.choices, default=Status.ABSENT)
+    first_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    minutes_present = models.PositiveIntegerField(default=0)
+    flags = models.JSONField(default=list, blank=True)
+    manual = models.BooleanField(
+        default=False, help_text="Set by a person; recomputation leaves the status alone."
+    )
+    manual_reason = models.CharField(max_length=300, blank=True)
+    revision = models.PositiveIntegerField(default=0)
+    finalised = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AttendanceRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["session__starts_at", "student__number"]
+        indexes = [
+            models.Index(fields=["student", "session"], name="record_student_session"),
+            models.Index(fields=["status"], name="record_status"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "student"], name="record_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=["present", "late", "left_early", "absent", "excused"]),
+                name="record_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student.number} {self.session}: {self.status}"
+
+    @property
+    def evidence_disagrees(self) -> bool:
+        return self.manual and self.computed_status != self.status
+
+
+class RecordRevision(models.Model):
+    """What a record was before each change, so a late event's revision can be traced."""
+
+    record = models.ForeignKey(AttendanceRecord, on_delete=models.CASCADE, related_name="revisions")
+    revision = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices)
+    minutes_present = models.PositiveIntegerField()
+    first_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    flags = models.JSONField(default=list)
+    cause = models.CharField(max_length=200)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["record", "revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "revision"], name="revision_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record} r{self.revision}: {self.status}"
+
+
+class AuditEntry(models.Model):
+    """A manual change made by a person: who, when, what and why."""
+
+    record = models.ForeignKey(
+        AttendanceRecord, on_delete=models.CASCADE, related_name="audit_entries"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    old_status = models.CharField(max_length=12, choices=Status.choices)
+    new_status = models.CharField(max_length=12, choices=Status.choices)
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.record}: {self.old_status} → {self.new_status}"
+
+
+class FlagKind(models.TextChoices):
+    MULTI_CARD_ONE_MOTION = "multi_card_one_motion", "Several cards, one person at the door"
+    IMPOSSIBLE_TRAVEL = "impossible_travel", "Two rooms too far apart in time"
+    TAP_MISSING = "tap_missing", "Presence without the required tap"
+    CARD_PHONE_MISMATCH = "card_phone_mismatch", "Card in one room, phone in another"
+    STALE_EID = "stale_eid", "Stale or replayed Eddystone-EID"
+    CLONED_RSSI = "cloned_rssi", "Identical signal readings from different phones"
+    NO_JITTER = "no_jitter", "Report intervals without any jitter"
+
+
+class ProxyFlag(models.Model):
+    """An anti-proxy suspicion with the evidence behind it; never a silent acceptance."""
+
+    kind = models.CharField(max_length=32, choices=FlagKind.choices)
+    student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.CASCADE, related_name="proxy_flags"
+    )
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="proxy_flags"
+    )
+    session = models.ForeignKey(
+        ClassSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="flags"
+    )
+    at = models.DateTimeField()
+    evidence = models.JSONField(default=dict)
+    detail = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["student", "at"], name="flag_student_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,184 @@
+"""Door readers, RFID cards, and the evidence they produce (stored events, rejected messages)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from attendance.models import Room, Student
+from devices.identifiers import InvalidUid, normalise_uid, sender_id_validator
+
+
+class ReaderMode(models.TextChoices):
+    ENTRY = "entry", "Entry only"
+    EXIT = "exit", "Exit only"
+    TOGGLE = "toggle", "Toggle (in, then out)"
+    PIR = "pir", "Direction from the PIR sensors"
+
+
+class ReaderQuerySet(models.QuerySet["Reader"]):
+    def enabled(self) -> ReaderQuerySet:
+        return self.filter(enabled=True)
+
+
+class Reader(models.Model):
+    """An ESP8266 door reader. Its device id is also its MQTT username and client id."""
+
+    device_id = models.CharField(max_length=64, unique=True, validators=[sender_id_validator])
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="readers")
+    mode = models.CharField(max_length=8, choices=ReaderMode.choices, default=ReaderMode.TOGGLE)
+    debounce_s = models.PositiveSmallIntegerField(default=5)
+    heartbeat_s = models.PositiveSmallIntegerField(default=60)
+    enabled = models.BooleanField(default=True)
+    mqtt_password_hash = models.CharField(
+        max_length=255, blank=True, help_text="Only the hash is kept; rotate to get a new one."
+    )
+    # Health, as the reader last reported it.
+    online = models.BooleanField(default=False)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    firmware = models.CharField(max_length=32, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    wifi_rssi = models.SmallIntegerField(null=True, blank=True)
+    uptime_s = models.PositiveIntegerField(null=True, blank=True)
+    queued = models.PositiveIntegerField(default=0, help_text="Events in the offline buffer.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReaderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["device_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mode__in=["entry", "exit", "toggle", "pir"]), name="reader_mode_valid"
+            ),
+            models.CheckConstraint(condition=Q(debounce_s__lte=3600), name="reader_debounce_max"),
+            models.CheckConstraint(condition=Q(heartbeat_s__gte=5), name="reader_heartbeat_min"),
+        ]
+
+    def __str__(self) -> str:
+        return self.device_id
+
+    def config_payload(self) -> dict[str, object]:
+        """What the reader gets, retained, on .../config."""
+        return {"mode": self.mode, "debounce_s": self.debounce_s, "heartbeat_s": self.heartbeat_s}
+
+
+class Card(models.Model):
+    """An RFID card. The UID is stored normalised, so each physical card exists once."""
+
+    uid = models.CharField(max_length=20, unique=True)
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="cards")
+    active = models.BooleanField(default=True)
+    issued_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["uid"]
+        constraints = [
+            # The normal form has no separators and no lower case; the database holds it to that.
+            models.CheckConstraint(
+                condition=Q(uid__regex=r"^([0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})$"),
+                name="card_uid_normalised",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.uid
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.uid = normalise_uid(self.uid)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def clean(self) -> None:
+        try:
+            self.uid = normalise_uid(self.uid)
+        except InvalidUid as exc:
+            raise ValidationError({"uid": str(exc)}) from None
+
+
+class CardAction(models.TextChoices):
+    ISSUED = "issued", "Issued"
+    REVOKED = "revoked", "Revoked"
+    REACTIVATED = "reactivated", "Reactivated"
+    REASSIGNED = "reassigned", "Reassigned"
+
+
+class CardHistory(models.Model):
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="history")
+    action = models.CharField(max_length=12, choices=CardAction.choices)
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name_plural = "card history"
+
+    def __str__(self) -> str:
+        return f"{self.card.uid} {self.action}"
+
+
+class SenderKind(models.TextChoices):
+    DEVICE = "device", "Door reader"
+    PHONE = "phone", "Phone"
+
+
+class EventType(models.TextChoices):
+    RFID = "rfid", "Card tap"
+    PIR = "pir", "Motion"
+    BLE = "ble", "BLE scan window"
+
+
+class RawEvent(models.Model):
+    """One event as a sender reported it, stored once: (sender kind, sender, id) is unique."""
+
+    sender_kind = models.CharField(max_length=6, choices=SenderKind.choices)
+    sender = models.CharField(max_length=64)
+    event_id = models.CharField(max_length=64)
+    type = models.CharField(max_length=4, choices=EventType.choices)
+    ts = models.DateTimeField(help_text="When it happened (the sender's clock, else receipt).")
+    ts_from_sender = models.BooleanField(default=True)
+    received_at = models.DateTimeField()
+    payload = models.JSONField()
+
+    class Meta:
+        ordering = ["ts", "id"]
+        indexes = [
+            models.Index(fields=["sender", "ts"], name="event_sender_ts"),
+            models.Index(fields=["ts"], name="event_ts"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender_kind", "sender", "event_id"], name="event_unique_per_sender"
+            ),
+            models.CheckConstraint(
+                condition=Q(type__in=["rfid", "pir", "ble"]), name="event_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender}/{self.event_id} {self.type}"
+
+
+class RejectedMessage(models.Model):
+    """A message that broke the contract, kept with the reason so staff can see what happened."""
+
+    topic = models.CharField(max_length=255)
+    reason = models.CharField(max_length=500)
+    sender = models.CharField(max_length=64, blank=True)
+    event_id = models.CharField(max_length=64, blank=True)
+    payload = models.TextField(blank=True, help_text="As received (cut to the contract's 64 KiB).")
+    received_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.topic}: {self.reason}"

@@ -1,0 +1,189 @@
+"""ZIAS settings, read from the environment (see .env.example for every variable).
+
+Everything has a default that suits a laptop trying ZIAS out; production sets the
+environment. A bad value stops start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+from zias.envcheck import (
+    EXAMPLE_SECRET_KEY,
+    checked_database,
+    checked_mqtt_url,
+    checked_redis_url,
+    checked_time_zone,
+    read_bool,
+    read_int,
+    read_list,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+DEBUG = read_bool(env, "DEBUG", False)
+
+_DEV_ONLY_SECRET = "dev-only-insecure-key-do-not-use-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if SECRET_KEY == EXAMPLE_SECRET_KEY:
+    raise environ.ImproperlyConfigured(
+        "SECRET_KEY: the example value from .env.example is refused; generate your own "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
+if not SECRET_KEY:
+    if not DEBUG:
+        raise environ.ImproperlyConfigured("SECRET_KEY: required when DEBUG is off.")
+    SECRET_KEY = _DEV_ONLY_SECRET
+
+ALLOWED_HOSTS = read_list(env, "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = read_list(env, "CSRF_TRUSTED_ORIGINS", [])
+CORS_ALLOWED_ORIGINS = read_list(env, "CORS_ALLOWED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "django_filters",
+    "corsheaders",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "attendance",
+    "devices",
+    "beacons",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "zias.urls"
+WSGI_APPLICATION = "zias.wsgi.application"
+ASGI_APPLICATION = "zias.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": checked_database(env, BASE_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Live state and the channel layer: Redis when REDIS_URL is set, in process otherwise.
+REDIS_URL = checked_redis_url(env)
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_PREFIX", default="zias")},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# MQTT: unset means the zero-setup run starts a local broker on MQTT_LOCAL_PORT.
+MQTT_URL = checked_mqtt_url(env)
+MQTT_TOPIC_PREFIX = env.str("MQTT_TOPIC_PREFIX", default="zias")
+if not MQTT_TOPIC_PREFIX or any(c in MQTT_TOPIC_PREFIX for c in "#+ "):
+    raise environ.ImproperlyConfigured(
+        "MQTT_TOPIC_PREFIX: must be a non-empty topic level without '#', '+' or spaces."
+    )
+MQTT_CLIENT_ID = env.str("MQTT_CLIENT_ID", default="zias-ingest")
+# Opt-in MQTT 5 shared subscription group, so several ingest processes split the stream.
+MQTT_SHARED_GROUP = env.str("MQTT_SHARED_GROUP", default="")
+INGEST_BATCH_SIZE = read_int(env, "INGEST_BATCH_SIZE", 500, minimum=1)
+INGEST_BATCH_MS = read_int(env, "INGEST_BATCH_MS", 20, minimum=1)
+INGEST_TICK_SECONDS = read_int(env, "INGEST_TICK_SECONDS", 5, minimum=1)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = checked_time_zone(env)  # the school's zone; the database stores UTC
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"login": env.str("LOGIN_THROTTLE_RATE", default="10/min")},
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=read_int(env, "JWT_ACCESS_MINUTES", 15, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=read_int(env, "JWT_REFRESH_DAYS", 7, minimum=1)),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ZIAS API",
+    "DESCRIPTION": "Attendance that takes itself: events, records, summaries and provisioning.",
+    "VERSION": "1.0.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Production hardening; behind a TLS-terminating proxy set SECURE_PROXY_SSL=1.
+_secure = not DEBUG
+SESSION_COOKIE_SECURE = read_bool(env, "SESSION_COOKIE_SECURE", _secure)
+CSRF_COOKIE_SECURE = read_bool(env, "CSRF_COOKIE_SECURE", _secure)
+SECURE_SSL_REDIRECT = read_bool(env, "SECURE_SSL_REDIRECT", _secure)
+SECURE_HSTS_SECONDS = read_int(env, "SECURE_HSTS_SECONDS", 31536000 if _secure else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = read_bool(env, "SECURE_HSTS_INCLUDE_SUBDOMAINS", _secure)
+SECURE_HSTS_PRELOAD = read_bool(env, "SECURE_HSTS_PRELOAD", False)
+if read_bool(env, "SECURE_PROXY_SSL", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# /health is probed over plain HTTP by the container healthcheck.
+SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
