@@ -145,6 +145,9 @@ class RawEvent(models.Model):
     type = models.CharField(max_length=4, choices=EventType.choices)
     ts = models.DateTimeField(help_text="When it happened (the sender's clock, else receipt).")
     ts_from_sender = models.BooleanField(default=True)
+    uid = models.CharField(
+        max_length=20, blank=True, help_text="A card tap's UID, normalised, for fast lookups."
+    )
     received_at = models.DateTimeField()
     payload = models.JSONField()
 
@@ -153,6 +156,7 @@ class RawEvent(models.Model):
         indexes = [
             models.Index(fields=["sender", "ts"], name="event_sender_ts"),
             models.Index(fields=["ts"], name="event_ts"),
+            models.Index(fields=["uid", "ts"], name="event_uid_ts"),
         ]
         constraints = [
             models.UniqueConstraint(
