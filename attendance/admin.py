@@ -1,1 +1,285 @@
-# Register your models here.
+"""The staff UI for people, places, timetables and the records the engine derives."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from attendance.models import (
+    AttendanceRecord,
+    AuditEntry,
+    ClassSession,
+    Course,
+    Enrolment,
+    Holiday,
+    ProxyFlag,
+    RecordRevision,
+    Room,
+    Student,
+    Term,
+    TimetableSlot,
+    Visit,
+)
+from attendance.timetable import regenerate_slot, regenerate_term
+from zias.csv_export import export_action
+
+RECORD_CSV_COLUMNS = [
+    ("session_start", lambda r: r.session.starts_at),
+    ("course", lambda r: r.session.course.code),
+    ("room", lambda r: r.session.room.code),
+    ("student", lambda r: r.student.number),
+    ("name", lambda r: r.student.full_name),
+    ("status", lambda r: r.status),
+    ("computed_status", lambda r: r.computed_status),
+    ("first_seen", lambda r: r.first_seen),
+    ("last_seen", lambda r: r.last_seen),
+    ("minutes_present", lambda r: r.minutes_present),
+    ("flags", lambda r: r.flags),
+    ("manual", lambda r: r.manual),
+    ("manual_reason", lambda r: r.manual_reason),
+]
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "building", "floor", "capacity"]
+    list_filter = ["building"]
+    search_fields = ["code", "name"]
+    # devices and beacons add their inlines here (readers, beacons), keeping imports one-way.
+    inlines: list = []
+
+
+class EnrolmentInline(admin.TabularInline):
+    model = Enrolment
+    extra = 0
+    autocomplete_fields = ["student", "course"]
+
+
+@admin.register(Student)
+class StudentAdmin(admin.ModelAdmin):
+    list_display = ["number", "last_name", "first_name", "email", "user", "active"]
+    list_filter = ["active", "courses"]
+    search_fields = ["number", "first_name", "last_name", "email", "cards__uid"]
+    autocomplete_fields = ["user"]
+    inlines: list = [EnrolmentInline]
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "enrolled",
+        "grace_minutes",
+        "min_presence_pct",
+        "early_minutes",
+        "tap_required",
+    ]
+    list_filter = ["tap_required", "teachers"]
+    search_fields = ["code", "name"]
+    filter_horizontal = ["teachers"]
+    inlines = [EnrolmentInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Course]:
+        return super().get_queryset(request).annotate(enrolled_count=Count("enrolments"))
+
+    @admin.display(ordering="enrolled_count", description="Enrolled")
+    def enrolled(self, course: Course) -> int:
+        return course.enrolled_count  # type: ignore[attr-defined]
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+class SlotInline(admin.TabularInline):
+    model = TimetableSlot
+    extra = 0
+    autocomplete_fields = ["course", "room"]
+
+
+@admin.register(Term)
+class TermAdmin(admin.ModelAdmin):
+    list_display = ["name", "starts_on", "ends_on"]
+    date_hierarchy = "starts_on"
+    inlines = [HolidayInline, SlotInline]
+    actions = ["regenerate_sessions"]
+
+    @admin.action(description="Regenerate sessions from the timetable (respects holidays)")
+    def regenerate_sessions(self, request: HttpRequest, queryset: QuerySet[Term]) -> None:
+        for term in queryset:
+            result = regenerate_term(term)
+            self.message_user(
+                request,
+                f"{term}: {result.created} created, {result.kept} kept, "
+                f"{result.cancelled} cancelled.",
+                messages.SUCCESS,
+            )
+
+
+class SessionInline(admin.TabularInline):
+    model = ClassSession
+    extra = 0
+    fields = ["starts_at", "ends_at", "room", "cancelled", "finalised_at"]
+    readonly_fields = ["starts_at", "ends_at", "finalised_at"]
+    show_change_link = True
+
+
+@admin.register(TimetableSlot)
+class TimetableSlotAdmin(admin.ModelAdmin):
+    list_display = ["course", "weekday", "start_time", "end_time", "room", "term"]
+    list_filter = ["term", "weekday", "room"]
+    search_fields = ["course__code", "course__name", "room__code"]
+    autocomplete_fields = ["course", "room"]
+    inlines = [SessionInline]
+    actions = ["regenerate_sessions"]
+
+    @admin.action(description="Regenerate this slot's sessions")
+    def regenerate_sessions(self, request: HttpRequest, queryset: QuerySet[TimetableSlot]) -> None:
+        created = sum(regenerate_slot(slot).created for slot in queryset)
+        self.message_user(request, f"{created} sessions created.", messages.SUCCESS)
+
+
+class RecordInline(admin.TabularInline):
+    model = AttendanceRecord
+    extra = 0
+    fields = ["student", "status", "computed_status", "minutes_present", "flags", "manual"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ClassSession)
+class ClassSessionAdmin(admin.ModelAdmin):
+    list_display = ["course", "room", "starts_at", "ends_at", "cancelled", "finalised_at"]
+    list_filter = ["cancelled", "room", "course"]
+    search_fields = ["course__code", "course__name", "room__code"]
+    date_hierarchy = "starts_at"
+    autocomplete_fields = ["course", "room"]
+    readonly_fields = ["finalised_at", "slot"]
+    inlines = [RecordInline]
+    list_select_related = ["course", "room"]
+
+
+class RevisionInline(admin.TabularInline):
+    model = RecordRevision
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "revision",
+        "status",
+        "minutes_present",
+        "first_seen",
+        "last_seen",
+        "flags",
+        "cause",
+        "changed_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class AuditInline(admin.TabularInline):
+    model = AuditEntry
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "user", "old_status", "new_status", "reason"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AttendanceRecord)
+class AttendanceRecordAdmin(admin.ModelAdmin):
+    list_display = [
+        "student",
+        "session",
+        "status",
+        "computed_status",
+        "minutes_present",
+        "first_seen",
+        "flag_list",
+        "manual",
+        "revision",
+    ]
+    list_filter = ["status", "manual", "finalised", "session__course", "session__room"]
+    search_fields = ["student__number", "student__last_name", "session__course__code"]
+    date_hierarchy = "session__starts_at"
+    list_select_related = ["student", "session__course", "session__room"]
+    readonly_fields = [
+        "session",
+        "student",
+        "computed_status",
+        "first_seen",
+        "last_seen",
+        "minutes_present",
+        "flags",
+        "revision",
+        "finalised",
+        "manual",
+        "manual_reason",
+    ]
+    # Status changes go through the correction flow so they are audited, never edited inline.
+    exclude = ["status"]
+    inlines = [AuditInline, RevisionInline]
+    actions = [
+        export_action("attendance-records.csv", RECORD_CSV_COLUMNS, "Export selected as CSV")
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Flags")
+    def flag_list(self, record: AttendanceRecord) -> str:
+        return ", ".join(record.flags) or "-"
+
+
+@admin.register(Visit)
+class VisitAdmin(admin.ModelAdmin):
+    list_display = [
+        "student",
+        "room",
+        "entered_at",
+        "left_at",
+        "source",
+        "closed_by_system",
+        "close_reason",
+    ]
+    list_filter = ["source", "closed_by_system", "room"]
+    search_fields = ["student__number", "student__last_name", "room__code"]
+    date_hierarchy = "entered_at"
+    list_select_related = ["student", "room"]
+    autocomplete_fields = ["student", "room"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Evidence and history: visible to staff, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ProxyFlag)
+class ProxyFlagAdmin(ReadOnlyAdmin):
+    list_display = ["at", "kind", "student", "room", "session", "detail"]
+    list_filter = ["kind", "room"]
+    search_fields = ["student__number", "student__last_name", "detail"]
+    date_hierarchy = "at"
+    list_select_related = ["student", "room", "session__course"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "user", "record", "old_status", "new_status", "reason"]
+    list_filter = ["new_status", "user"]
+    search_fields = ["record__student__number", "reason"]
+    date_hierarchy = "at"
