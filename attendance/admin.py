@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
@@ -23,6 +24,12 @@ from attendance.models import (
 )
 from attendance.timetable import regenerate_slot, regenerate_term
 from zias.csv_export import export_action
+
+
+def add_inline(model_admin: type[admin.ModelAdmin], inline: type[InlineModelAdmin]) -> None:
+    """Let devices and beacons put their inlines on rooms and students (imports stay one-way)."""
+    model_admin.inlines = (*model_admin.inlines, inline)
+
 
 RECORD_CSV_COLUMNS = [
     ("session_start", lambda r: r.session.starts_at),
@@ -47,7 +54,7 @@ class RoomAdmin(admin.ModelAdmin):
     list_filter = ["building"]
     search_fields = ["code", "name"]
     # devices and beacons add their inlines here (readers, beacons), keeping imports one-way.
-    inlines: list = []
+    inlines = ()
 
 
 class EnrolmentInline(admin.TabularInline):
@@ -62,7 +69,7 @@ class StudentAdmin(admin.ModelAdmin):
     list_filter = ["active", "courses"]
     search_fields = ["number", "first_name", "last_name", "email", "cards__uid"]
     autocomplete_fields = ["user"]
-    inlines: list = [EnrolmentInline]
+    inlines = (EnrolmentInline,)
 
 
 @admin.register(Course)
@@ -145,7 +152,7 @@ class TimetableSlotAdmin(admin.ModelAdmin):
 class RecordInline(admin.TabularInline):
     model = AttendanceRecord
     extra = 0
-    fields = ["student", "status", "computed_status", "minutes_present", "flags", "manual"]
+    fields = ("student", "status", "computed_status", "minutes_present", "flags", "manual")
     readonly_fields = fields
     can_delete = False
     show_change_link = True

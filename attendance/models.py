@@ -77,7 +77,7 @@ class Course(models.Model):
     teachers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="taught_courses"
     )
-    students = models.ManyToManyField(
+    students = models.ManyToManyField(  # type: ignore[var-annotated]
         Student, through="Enrolment", blank=True, related_name="courses"
     )
     # The attendance policy; defaults are DESIGN's, each one changeable per course.

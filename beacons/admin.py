@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from attendance.admin import RoomAdmin
+from attendance.admin import RoomAdmin, add_inline
 from beacons.models import Beacon, Phone
 
 
@@ -18,7 +18,7 @@ class BeaconInline(admin.TabularInline):
     show_change_link = True
 
 
-RoomAdmin.inlines = [*RoomAdmin.inlines, BeaconInline]
+add_inline(RoomAdmin, BeaconInline)
 
 
 @admin.register(Beacon)

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from attendance.admin import ReadOnlyAdmin, RoomAdmin, StudentAdmin
+from attendance.admin import ReadOnlyAdmin, RoomAdmin, StudentAdmin, add_inline
 from devices.credentials import mosquitto_hash, new_password
 from devices.identifiers import InvalidUid, normalise_uid
 from devices.models import Card, CardAction, CardHistory, RawEvent, Reader, RejectedMessage
@@ -32,8 +32,8 @@ class CardInline(admin.TabularInline):
     readonly_fields = ["issued_at", "revoked_at"]
 
 
-RoomAdmin.inlines = [*RoomAdmin.inlines, ReaderInline]
-StudentAdmin.inlines = [*StudentAdmin.inlines, CardInline]
+add_inline(RoomAdmin, ReaderInline)
+add_inline(StudentAdmin, CardInline)
 
 
 @admin.register(Reader)
@@ -136,7 +136,11 @@ class CardAdmin(admin.ModelAdmin):
 
 def _log(card: Card, action: str, request: HttpRequest) -> None:
     CardHistory.objects.create(
-        card=card, action=action, student_id=card.student_id, by=request.user, reason="admin"
+        card=card,
+        action=action,
+        student_id=card.student_id,
+        by=request.user if request.user.is_authenticated else None,
+        reason="admin",
     )
 
 

@@ -16,7 +16,7 @@ _seq = itertools.count(1)
 
 def make_room(code: str | None = None, **fields: object) -> Room:
     return Room.objects.create(
-        code=code or f"R-{next(_seq)}", name=fields.pop("name", ""), **fields
+        code=code or f"R-{next(_seq)}", name=str(fields.pop("name", "")), **fields
     )
 
 
@@ -24,8 +24,8 @@ def make_student(number: str | None = None, **fields: object) -> Student:
     n = next(_seq)
     return Student.objects.create(
         number=number or f"S{1000 + n}",
-        first_name=fields.pop("first_name", "Ada"),
-        last_name=fields.pop("last_name", f"Okafor{n}"),
+        first_name=str(fields.pop("first_name", "Ada")),
+        last_name=str(fields.pop("last_name", f"Okafor{n}")),
         **fields,
     )
 
@@ -51,7 +51,7 @@ def make_course(
     code: str | None = None, *, teachers: tuple = (), students: tuple = (), **fields: object
 ) -> Course:
     course = Course.objects.create(
-        code=code or f"C{next(_seq)}", name=fields.pop("name", "Course"), **fields
+        code=code or f"C{next(_seq)}", name=str(fields.pop("name", "Course")), **fields
     )
     course.teachers.set(teachers)
     for student in students:
