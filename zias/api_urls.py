@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -49,6 +50,7 @@ v1 = [
 ]
 
 
+@csrf_exempt  # a JSON 404 for any method, not Django's HTML CSRF page
 def api_not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
     return JsonResponse({"detail": "No such API endpoint."}, status=404)
 

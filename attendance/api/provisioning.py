@@ -10,9 +10,11 @@ from typing import Any
 
 import django_filters
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import EmailValidator
 from django.db import transaction
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 
 from attendance.api.access import (
@@ -40,7 +42,28 @@ class RoomSerializer(NaturalKeySerializer):
         fields = ["code", "name", "capacity", "building", "floor"]
 
 
+@extend_schema_field(
+    {"type": "string", "maxLength": 254, "anyOf": [{"format": "email"}, {"maxLength": 0}]}
+)
+class OptionalEmailField(serializers.CharField):
+    """An email address, or "" for none (the schema says both, so clients accept both)."""
+
+    # Checked here, not as a field validator, which the schema generator would turn into
+    # `format: email` and so declare the empty string invalid.
+    check = EmailValidator(message="Enter a valid email address.")
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value:
+            try:
+                self.check(value)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(exc.messages) from None
+        return value
+
+
 class StudentSerializer(NaturalKeySerializer):
+    email = OptionalEmailField(max_length=254, required=False, allow_blank=True)
     username = serializers.SlugRelatedField(
         source="user",
         slug_field="username",

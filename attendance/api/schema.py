@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import SAFE_METHODS, AllowAny
 
 from attendance.api.common import ApiPagination
 
@@ -59,7 +62,17 @@ class ZiasAutoSchema(AutoSchema):
 
 
 class ApiDefaults:
-    """Mixed into every ZIAS API view: error-documenting schema, the shared pagination."""
+    """Mixed into every ZIAS API view: error-documenting schema, the shared pagination, and
+    writes that are all or nothing (an answered error rolls back what the request wrote)."""
 
     schema = ZiasAutoSchema()
     pagination_class = ApiPagination
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method in SAFE_METHODS:
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc, no-any-return]
+        with transaction.atomic():
+            response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+            if response.status_code >= 400:
+                transaction.set_rollback(True)
+        return response  # type: ignore[no-any-return]

@@ -49,6 +49,12 @@ class BeaconSerializer(NaturalKeySerializer):
             "last_seen",
         ]
         read_only_fields = ["battery_pct", "last_seen"]
+        # The model's unique (uuid, major, minor) would make them required for every kind.
+        extra_kwargs = {
+            "uuid": {"required": False},
+            "major": {"required": False},
+            "minor": {"required": False},
+        }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         merged = {f: attrs.get(f, getattr(self.instance, f, None)) for f in self.Meta.fields}
