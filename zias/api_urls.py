@@ -59,5 +59,5 @@ urlpatterns = [
     path("v1/", include(v1)),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    re_path(r"^(?P<rest>.*)$", api_not_found),
+    re_path(r"^(?P<rest>[\s\S]*)$", api_not_found),  # [\s\S]: even a path with a newline
 ]

@@ -88,3 +88,9 @@ def test_cors_allows_configured_origins_only(school: School, settings) -> None:
         LOGIN, HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
     )
     assert "access-control-allow-origin" not in other
+
+
+def test_a_path_with_a_newline_is_still_a_json_404(school: School) -> None:
+    response = APIClient().delete("/api/v1/beacons/%0Ax/")
+    assert response.status_code == 404
+    assert response["content-type"] == "application/json"
