@@ -7,7 +7,7 @@ re_path routes below); anything else under /api/ is a JSON 404, not an HTML page
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
@@ -40,7 +40,7 @@ router.register("beacons", BeaconViewSet, basename="beacon")
 router.register("events", EventViewSet, basename="event")
 router.register("rejected", RejectedViewSet, basename="rejected")
 
-v1 = [
+v1: list[URLPattern | URLResolver] = [
     re_path(r"^auth/login/?$", LoginView.as_view(), name="login"),
     re_path(r"^auth/refresh/?$", RefreshView.as_view(), name="token-refresh"),
     re_path(r"^attendance/summary/(?P<student>[^/]+)/?$", SummaryView.as_view(), name="summary"),

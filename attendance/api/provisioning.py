@@ -78,7 +78,9 @@ class StudentSerializer(NaturalKeySerializer):
         fields = ["number", "first_name", "last_name", "email", "username", "active"]
 
     def validate_username(self, user: Any) -> Any:
-        taken = Student.objects.filter(user=user).exclude(pk=getattr(self.instance, "pk", None))
+        taken = Student.objects.filter(user=user)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
         if user is not None and taken.exists():
             raise Conflict({"username": ["This login is already linked to another student."]})
         return user

@@ -53,7 +53,7 @@ class PresentSerializer(serializers.Serializer):
     student = serializers.CharField()
     name = serializers.CharField()
     since = serializers.DateTimeField()
-    source = serializers.ChoiceField(choices=["door", "ble", "manual"])
+    source = serializers.ChoiceField(choices=["door", "ble", "manual"])  # type: ignore[assignment]
 
 
 class CurrentSessionSerializer(serializers.Serializer):

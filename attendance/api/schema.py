@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
+from rest_framework.pagination import BasePagination
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
 from attendance.api.common import ApiPagination
@@ -55,6 +56,9 @@ class ZiasAutoSchema(AutoSchema):
         return responses
 
     def _is_public(self) -> bool:
+        permissions = getattr(self.view, "permission_classes", None)
+        if permissions is not None and len(permissions) == 0:
+            return True  # simplejwt's views: open to all
         return any(
             isinstance(p, AllowAny) or p is AllowAny
             for p in getattr(self.view, "permission_classes", [])
@@ -66,7 +70,7 @@ class ApiDefaults:
     writes that are all or nothing (an answered error rolls back what the request wrote)."""
 
     schema = ZiasAutoSchema()
-    pagination_class = ApiPagination
+    pagination_class: type[BasePagination] | None = ApiPagination
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method in SAFE_METHODS:

@@ -77,7 +77,7 @@ class BeaconSerializer(NaturalKeySerializer):
             raise serializers.ValidationError({"exit_rssi": ["Must not be above enter_rssi."]})
         attrs["kind"] = BeaconKind.IBEACON if ibeacon else BeaconKind.EDDYSTONE_EID
         if ibeacon:
-            attrs["uuid"] = merged["uuid"].lower()
+            attrs["uuid"] = str(merged["uuid"]).lower()
             self._refuse_taken_ibeacon(attrs["uuid"], merged["major"], merged["minor"])
         return attrs
 
@@ -86,7 +86,7 @@ class BeaconSerializer(NaturalKeySerializer):
         # an Eddystone beacon; validate() checks it for iBeacons instead.
         return []
 
-    def _refuse_taken_ibeacon(self, uuid: str, major: int, minor: int) -> None:
+    def _refuse_taken_ibeacon(self, uuid: str, major: Any, minor: Any) -> None:
         taken = Beacon.objects.filter(uuid__iexact=uuid, major=major, minor=minor)
         if self.instance is not None:
             taken = taken.exclude(pk=self.instance.pk)
