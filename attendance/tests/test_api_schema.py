@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -70,12 +73,24 @@ def load_live_schema(*, coverage_phase: bool) -> Any:
 
 
 @pytest.fixture
-def live_schema(db: Any) -> Any:
+def keep_test_connection() -> Iterator[None]:
+    """Requests here go straight to the WSGI handler, whose request signals would close the
+    test's database connection mid-transaction (Django's own test client avoids that the
+    same way)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def live_schema(db: Any, keep_test_connection: None) -> Any:
     return load_live_schema(coverage_phase=False)
 
 
 @pytest.fixture
-def thorough_live_schema(db: Any) -> Any:
+def thorough_live_schema(db: Any, keep_test_connection: None) -> Any:
     return load_live_schema(coverage_phase=True)
 
 
