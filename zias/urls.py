@@ -8,4 +8,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("health", health, name="health"),
     path("health/", health),
+    path("api/", include("zias.api_urls")),
 ]

@@ -1,0 +1,92 @@
+"""Who may see and do what through the API: the roles, in one place.
+
+Staff (``is_staff``) may do everything. A teacher is a user who teaches at least one
+course: they see that course's sessions, records and rooms and may correct its records.
+A student is a user linked to a Student row: they see only their own records and
+summary, and may register a phone. Everyone else sees nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from attendance.models import AttendanceRecord, ClassSession, Course, Room, Student
+
+
+def is_staff(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.is_staff)
+
+
+def taught_courses(user: Any) -> QuerySet[Course]:
+    return Course.objects.filter(teachers=user)
+
+
+def is_teacher(user: Any) -> bool:
+    return bool(user and user.is_authenticated) and taught_courses(user).exists()
+
+
+def student_of(user: Any) -> Student | None:
+    """The Student row linked to this login, or None."""
+    if not (user and user.is_authenticated):
+        return None
+    try:
+        return user.student  # type: ignore[no-any-return]
+    except Student.DoesNotExist:
+        return None
+
+
+def visible_records(user: Any, records: QuerySet[AttendanceRecord]) -> QuerySet[AttendanceRecord]:
+    """Staff: all; a teacher: their courses' records; a student: their own.
+
+    The role is worked out first (two small queries) so the records query gets a plain
+    condition an index can serve; an OR of both would make the database scan them all.
+    """
+    if is_staff(user):
+        return records
+    taught = list(taught_courses(user).values_list("id", flat=True))
+    student = student_of(user)
+    visible = Q(pk__in=[])
+    if taught:
+        visible |= Q(session__course_id__in=taught)
+    if student is not None:
+        visible |= Q(student=student)
+    return records.filter(visible)
+
+
+def may_correct(user: Any, record: AttendanceRecord) -> bool:
+    if is_staff(user):
+        return True
+    return taught_courses(user).filter(pk=record.session.course_id).exists()
+
+
+def may_watch_room(user: Any, room: Room) -> bool:
+    """Staff, and the teachers of a course held in the room (as for the live WebSocket)."""
+    if is_staff(user):
+        return True
+    return ClassSession.objects.filter(room=room, course__teachers=user).exists()
+
+
+def teacher_sees_student(user: Any, student: Student) -> bool:
+    return taught_courses(user).filter(enrolments__student=student).exists()
+
+
+class IsStaff(BasePermission):
+    message = "Only staff may use this endpoint."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return is_staff(request.user)
+
+
+class StaffWritesTeachersRead(BasePermission):
+    """Staff do anything; teachers may read (their querysets are narrowed by the view)."""
+
+    message = "Only staff may change this, and only staff and teachers may read it."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if is_staff(request.user):
+            return True
+        return request.method in SAFE_METHODS and is_teacher(request.user)

@@ -1,0 +1,84 @@
+"""Pieces every ZIAS API view shares: pagination, natural-key conflicts, date bounds."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.exceptions import APIException
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.serializers import ModelSerializer, ValidationError
+from rest_framework.validators import UniqueTogetherValidator, UniqueValidator
+
+# Natural keys may contain dots (room "B.204"), which DRF's default lookup regex refuses.
+NATURAL_KEY_REGEX = r"[^/]+"
+
+
+class ApiPagination(PageNumberPagination):
+    """`{"count", "next", "previous", "results"}`; clients may ask for up to 500 a page."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This clashes with something that already exists."
+    default_code = "conflict"
+
+
+class _UniqueOr409(UniqueValidator):
+    """A natural key already taken is a conflict (409), not a malformed request (400)."""
+
+    def __call__(self, value: Any, serializer_field: Any) -> None:
+        try:
+            super().__call__(value, serializer_field)
+        except ValidationError as exc:
+            raise Conflict({serializer_field.field_name: exc.detail}) from None
+
+
+class _UniqueTogetherOr409(UniqueTogetherValidator):
+    def __call__(self, attrs: Any, serializer: Any) -> None:
+        try:
+            super().__call__(attrs, serializer)
+        except ValidationError as exc:
+            raise Conflict(exc.detail) from None
+
+
+class NaturalKeySerializer(ModelSerializer):
+    """A model serializer whose uniqueness checks answer 409 Conflict."""
+
+    def build_standard_field(self, field_name: str, model_field: Any) -> tuple[Any, dict]:
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        kwargs["validators"] = [
+            _UniqueOr409(queryset=v.queryset, message=v.message, lookup=v.lookup)
+            if isinstance(v, UniqueValidator)
+            else v
+            for v in kwargs.get("validators", [])
+        ]
+        return field_class, kwargs
+
+    def get_validators(self) -> list[Any]:
+        return [
+            _UniqueTogetherOr409(
+                queryset=v.queryset,
+                fields=v.fields,
+                message=v.message,
+                condition_fields=v.condition_fields,
+                condition=v.condition,
+            )
+            if isinstance(v, UniqueTogetherValidator)
+            else v
+            for v in super().get_validators()
+        ]
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight at the start of `day` in the school's time zone, as an aware datetime."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def start_of_next_day(day: date) -> datetime:
+    return start_of_day(day + timedelta(days=1))

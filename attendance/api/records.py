@@ -1,0 +1,123 @@
+"""`attendance/records`: the list with the CONTRACT filters, and teachers' corrections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from attendance.api.access import may_correct, visible_records
+from attendance.api.common import start_of_day, start_of_next_day
+from attendance.api.schema import ApiDefaults
+from attendance.corrections import REASON_MAX, correct_record
+from attendance.models import AttendanceRecord, Status
+
+MAX_ID = 2**63 - 1
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    session = serializers.IntegerField(source="session_id", read_only=True)
+    course = serializers.CharField(source="session.course.code", read_only=True)
+    room = serializers.CharField(source="session.room.code", read_only=True)
+    student = serializers.CharField(source="student.number", read_only=True)
+    flags = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = AttendanceRecord
+        fields = [
+            "id",
+            "session",
+            "course",
+            "room",
+            "student",
+            "status",
+            "first_seen",
+            "last_seen",
+            "minutes_present",
+            "flags",
+            "manual",
+            "manual_reason",
+        ]
+        read_only_fields = fields
+
+
+class CorrectionSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices)
+    reason = serializers.CharField(max_length=REASON_MAX, help_text="Why; kept in the audit.")
+
+
+class RecordFilter(django_filters.FilterSet):
+    student = django_filters.CharFilter(field_name="student__number", help_text="Student number.")
+    room = django_filters.CharFilter(field_name="session__room__code", help_text="Room code.")
+    course = django_filters.CharFilter(field_name="session__course__code", help_text="Course code.")
+    session = django_filters.NumberFilter(field_name="session_id", min_value=1, max_value=MAX_ID)
+    status = django_filters.ChoiceFilter(choices=Status.choices)
+    # Dates, inclusive, in the school's time zone: compared with the session's start.
+    from_ = django_filters.DateFilter(
+        field_name="from", method="filter_from", label="From (date, inclusive)"
+    )
+    to = django_filters.DateFilter(method="filter_to", label="To (date, inclusive)")
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("session__starts_at", "starts_at"),
+            ("student__number", "student"),
+            ("status", "status"),
+            ("minutes_present", "minutes_present"),
+        ),
+        help_text="starts_at (default: newest first), student, status or minutes_present; "
+        "prefix '-' to reverse.",
+    )
+
+    class Meta:
+        model = AttendanceRecord
+        fields: list[str] = []
+
+    def filter_from(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        return queryset.filter(session__starts_at__gte=start_of_day(value))
+
+    def filter_to(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        return queryset.filter(session__starts_at__lt=start_of_next_day(value))
+
+
+# `from` is a Python keyword, so the filter is declared as from_ and renamed here.
+RecordFilter.base_filters["from"] = RecordFilter.base_filters.pop("from_")
+
+
+@extend_schema(tags=["attendance"])
+class RecordViewSet(ApiDefaults, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Attendance records: staff see all, a teacher their courses', a student their own."""
+
+    serializer_class = RecordSerializer
+    queryset = AttendanceRecord.objects.none()  # for the schema; get_queryset scopes it
+    filterset_class = RecordFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[AttendanceRecord]:
+        # Newest sessions first by default; the id keeps pages stable between equal starts.
+        records = AttendanceRecord.objects.select_related(
+            "session__course", "session__room", "student"
+        ).order_by("-session__starts_at", "id")
+        return visible_records(self.request.user, records)
+
+    @extend_schema(request=CorrectionSerializer, responses={200: RecordSerializer})
+    @action(detail=True, methods=["post"])
+    def correct(self, request: Request, pk: str | None = None) -> Response:
+        """Excuse or correct one record, with a reason (audited). Staff, or the course's
+        teacher; the evidence's own verdict stays visible beside it."""
+        record = get_object_or_404(AttendanceRecord.objects.select_related("session"), pk=pk)
+        if not may_correct(request.user, record):
+            raise PermissionDenied("Only staff and the course's teachers may correct this record.")
+        body = CorrectionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        correct_record(
+            record, body.validated_data["status"], request.user, body.validated_data["reason"]
+        )
+        return Response(RecordSerializer(self.get_queryset().get(pk=record.pk)).data)

@@ -1,0 +1,182 @@
+"""`attendance/summary/<student>` and `attendance/realtime/<room>`: computed views."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from attendance.api.access import (
+    is_staff,
+    may_watch_room,
+    student_of,
+    taught_courses,
+    teacher_sees_student,
+)
+from attendance.api.schema import ApiDefaults
+from attendance.models import AttendanceRecord, ClassSession, Course, Room, Status, Student, Visit
+
+COUNTED_STATUSES = [s.value for s in Status]
+
+
+class CourseSummarySerializer(serializers.Serializer):
+    course = serializers.CharField()
+    sessions = serializers.IntegerField(help_text="The course's sessions that have ended.")
+    present = serializers.IntegerField()
+    late = serializers.IntegerField()
+    left_early = serializers.IntegerField()
+    absent = serializers.IntegerField()
+    excused = serializers.IntegerField()
+    rate = serializers.FloatField(
+        allow_null=True,
+        help_text="Percent (one decimal) of ended, non-excused sessions attended (present "
+        "or late); null when there are none.",
+    )
+
+
+class SummarySerializer(serializers.Serializer):
+    student = serializers.CharField()
+    courses = CourseSummarySerializer(many=True)
+
+
+class PresentSerializer(serializers.Serializer):
+    student = serializers.CharField()
+    name = serializers.CharField()
+    since = serializers.DateTimeField()
+    source = serializers.ChoiceField(choices=["door", "ble", "manual"])  # type: ignore[assignment]
+
+
+class CurrentSessionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    course = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+class RealtimeSerializer(serializers.Serializer):
+    room = serializers.CharField()
+    count = serializers.IntegerField()
+    present = PresentSerializer(many=True)
+    session = CurrentSessionSerializer(allow_null=True, help_text="The session running now.")
+
+
+def attendance_rate(attended: int, sessions: int, excused: int) -> float | None:
+    counted = sessions - excused
+    if counted <= 0:
+        return None
+    return round(100 * attended / counted, 1)
+
+
+def course_summaries(student: Student, courses: QuerySet[Course], now: datetime) -> list[dict]:
+    """Per course: ended sessions and the student's statuses in them (three queries)."""
+    course_codes = dict(courses.values_list("id", "code"))
+    ended = ClassSession.objects.filter(
+        course_id__in=course_codes, ends_at__lte=now, cancelled=False
+    )
+    sessions_per_course = dict(
+        ended.values("course_id").annotate(n=Count("id")).values_list("course_id", "n")
+    )
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTED_STATUSES, 0))
+    rows = (
+        AttendanceRecord.objects.filter(student=student, session__in=ended)
+        .values("session__course_id", "status")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        counts[row["session__course_id"]][row["status"]] = row["n"]
+    summaries = []
+    for course_id, code in sorted(course_codes.items(), key=lambda item: item[1]):
+        statuses = counts[course_id]
+        held = sessions_per_course.get(course_id, 0)
+        attended = statuses[Status.PRESENT] + statuses[Status.LATE]
+        summaries.append(
+            {
+                "course": code,
+                "sessions": held,
+                **statuses,
+                "rate": attendance_rate(attended, held, statuses[Status.EXCUSED]),
+            }
+        )
+    return summaries
+
+
+@extend_schema(tags=["attendance"], responses={200: SummarySerializer})
+class SummaryView(ApiDefaults, APIView):
+    """Per course the student is enrolled in (a teacher: only the courses they teach)."""
+
+    def get(self, request: Request, student: str) -> Response:
+        target = get_object_or_404(Student, number=student)
+        courses = Course.objects.filter(enrolments__student=target)
+        if is_staff(request.user) or student_of(request.user) == target:
+            pass  # every course the student takes
+        elif teacher_sees_student(request.user, target):
+            courses = courses.filter(pk__in=taught_courses(request.user).values("id"))
+        else:
+            raise PermissionDenied("You may see only your own summary or your students'.")
+        summary = {
+            "student": target.number,
+            "courses": course_summaries(target, courses, timezone.now()),
+        }
+        return Response(SummarySerializer(summary).data)
+
+
+def room_snapshot(room: Room, now: datetime) -> dict[str, Any]:
+    """The room now, from the database: open visits and the session running in it."""
+    visits = (
+        Visit.objects.filter(room=room, left_at__isnull=True, entered_at__lte=now)
+        .select_related("student")
+        .order_by("entered_at", "id")
+    )
+    present: dict[int, dict[str, Any]] = {}
+    for visit in visits:
+        # One entry per student even if the engine ever left two visits open.
+        present.setdefault(
+            visit.student_id,
+            {
+                "student": visit.student.number,
+                "name": visit.student.full_name,
+                "since": visit.entered_at,
+                "source": visit.source,
+            },
+        )
+    session = (
+        ClassSession.objects.running_at(now)
+        .filter(room=room)
+        .select_related("course")
+        .order_by("starts_at")
+        .first()
+    )
+    return {
+        "room": room.code,
+        "count": len(present),
+        "present": list(present.values()),
+        "session": None
+        if session is None
+        else {
+            "id": session.pk,
+            "course": session.course.code,
+            "starts_at": session.starts_at,
+            "ends_at": session.ends_at,
+        },
+    }
+
+
+@extend_schema(tags=["attendance"], responses={200: RealtimeSerializer})
+class RealtimeView(ApiDefaults, APIView):
+    """Who is in the room now: staff, and the teachers of courses held there."""
+
+    def get(self, request: Request, room: str) -> Response:
+        target = get_object_or_404(Room, code=room)
+        if not may_watch_room(request.user, target):
+            raise PermissionDenied("Only staff and the room's teachers may watch this room.")
+        return Response(RealtimeSerializer(room_snapshot(target, timezone.now())).data)

@@ -1,0 +1,146 @@
+"""Staff resources for readers and cards, reader credentials, and the stored evidence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from attendance.api.access import IsStaff
+from attendance.api.common import NATURAL_KEY_REGEX, start_of_day, start_of_next_day
+from attendance.api.schema import ApiDefaults
+from devices.api.serializers import (
+    CardSerializer,
+    CredentialsSerializer,
+    EventSerializer,
+    ReaderSerializer,
+    RejectedSerializer,
+)
+from devices.credentials import mosquitto_hash, new_password
+from devices.identifiers import InvalidUid, normalise_uid
+from devices.models import Card, CardAction, CardHistory, RawEvent, Reader, RejectedMessage
+
+
+@extend_schema(tags=["provisioning"])
+class CardViewSet(ApiDefaults, viewsets.ModelViewSet):
+    """RFID cards by UID (any contract spelling). Issue, revoke and reassign are recorded."""
+
+    serializer_class = CardSerializer
+    permission_classes = [IsStaff]
+    queryset = Card.objects.select_related("student")
+    lookup_field = "uid"
+    lookup_value_regex = NATURAL_KEY_REGEX
+
+    def get_object(self) -> Card:
+        try:
+            self.kwargs["uid"] = normalise_uid(self.kwargs["uid"])
+        except InvalidUid:
+            raise Http404("No card has that UID.") from None
+        return super().get_object()  # type: ignore[no-any-return]
+
+    @transaction.atomic
+    def perform_create(self, serializer: Any) -> None:
+        card = serializer.save()
+        _record_card_change(card, CardAction.ISSUED, self.request.user)
+
+    @transaction.atomic
+    def perform_update(self, serializer: Any) -> None:
+        before = (serializer.instance.student_id, serializer.instance.active)
+        changes: dict[str, Any] = {}
+        if before[1] and serializer.validated_data.get("active") is False:
+            changes["revoked_at"] = timezone.now()
+        elif not before[1] and serializer.validated_data.get("active") is True:
+            changes["revoked_at"] = None
+        card = serializer.save(**changes)
+        if card.student_id != before[0]:
+            _record_card_change(card, CardAction.REASSIGNED, self.request.user)
+        if card.active != before[1]:
+            action = CardAction.REACTIVATED if card.active else CardAction.REVOKED
+            _record_card_change(card, action, self.request.user)
+
+
+def _record_card_change(card: Card, action: str, user: Any) -> None:
+    CardHistory.objects.create(
+        card=card, action=action, student_id=card.student_id, by=user, reason="via the API"
+    )
+
+
+@extend_schema(tags=["provisioning"])
+class ReaderViewSet(ApiDefaults, viewsets.ModelViewSet):
+    """Door readers by device id; `credentials` issues a new MQTT password."""
+
+    serializer_class = ReaderSerializer
+    permission_classes = [IsStaff]
+    queryset = Reader.objects.select_related("room")
+    lookup_field = "device_id"
+    lookup_value_regex = NATURAL_KEY_REGEX
+
+    @extend_schema(request=None, responses={201: CredentialsSerializer})
+    @action(detail=True, methods=["post"])
+    def credentials(self, request: Request, device_id: str | None = None) -> Response:
+        """A new MQTT password for the reader, shown once; the old one stops working."""
+        reader = self.get_object()
+        password = new_password()
+        reader.mqtt_password_hash = mosquitto_hash(password)
+        reader.save(update_fields=["mqtt_password_hash", "updated_at"])
+        body = {
+            "device_id": reader.device_id,
+            "mqtt_username": reader.device_id,
+            "mqtt_password": password,
+        }
+        return Response(CredentialsSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class EventFilter(django_filters.FilterSet):
+    device = django_filters.CharFilter(method="filter_device", help_text="A reader's device id.")
+    phone = django_filters.CharFilter(method="filter_phone", help_text="A phone id.")
+    type = django_filters.ChoiceFilter(choices=[("rfid", "rfid"), ("pir", "pir"), ("ble", "ble")])
+    from_ = django_filters.DateFilter(method="filter_from", label="From (date, inclusive)")
+    to = django_filters.DateFilter(method="filter_to", label="To (date, inclusive)")
+
+    class Meta:
+        model = RawEvent
+        fields: list[str] = []
+
+    def filter_device(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(sender_kind="device", sender=value)
+
+    def filter_phone(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(sender_kind="phone", sender=value)
+
+    def filter_from(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        return queryset.filter(ts__gte=start_of_day(value))
+
+    def filter_to(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        return queryset.filter(ts__lt=start_of_next_day(value))
+
+
+EventFilter.base_filters["from"] = EventFilter.base_filters.pop("from_")
+
+
+@extend_schema(tags=["evidence"])
+class EventViewSet(ApiDefaults, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Staff: every stored event, newest first (by when it happened)."""
+
+    serializer_class = EventSerializer
+    permission_classes = [IsStaff]
+    filterset_class = EventFilter
+    queryset = RawEvent.objects.order_by("-ts", "-id")
+
+
+@extend_schema(tags=["evidence"])
+class RejectedViewSet(ApiDefaults, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Staff: messages that broke the contract, with the reason, newest first."""
+
+    serializer_class = RejectedSerializer
+    permission_classes = [IsStaff]
+    queryset = RejectedMessage.objects.order_by("-received_at", "-id")
