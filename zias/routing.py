@@ -1,5 +1,9 @@
-"""WebSocket routes; the apps add theirs here."""
+"""WebSocket routes."""
 
-from django.urls import path  # noqa: F401 - used as routes are added
+from django.urls import re_path
 
-websocket_urlpatterns: list = []
+from attendance.consumers import RoomConsumer
+
+websocket_urlpatterns = [
+    re_path(r"^ws/rooms/(?P<code>[A-Za-z0-9._-]{1,32})/?$", RoomConsumer.as_asgi()),
+]

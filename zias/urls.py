@@ -9,4 +9,5 @@ urlpatterns = [
     path("health", health, name="health"),
     path("health/", health),
     path("api/", include("zias.api_urls")),
+    path("", include("attendance.urls")),
 ]

@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def firmware_messages(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
-    assert shutil.which("g++") and shutil.which("make"), "the firmware contract test needs g++ and make"
+    assert shutil.which("g++") and shutil.which("make"), (
+        "the firmware contract test needs g++ and make"
+    )
     out = tmp_path_factory.mktemp("firmware") / "messages.jsonl"
     subprocess.run(
         ["make", "-s", "-C", str(ROOT / "firmware"), "contract", f"OUT={out}"],
@@ -49,7 +51,9 @@ def test_every_status_message_is_accepted(firmware_messages: list[dict]) -> None
         assert message["retained"] is True
 
 
-def test_the_offline_backlog_replays_as_arrays_of_at_most_100(firmware_messages: list[dict]) -> None:
+def test_the_offline_backlog_replays_as_arrays_of_at_most_100(
+    firmware_messages: list[dict],
+) -> None:
     arrays = [json.loads(m["payload"]) for m in _events_messages(firmware_messages)]
     arrays = [a for a in arrays if isinstance(a, list)]
     assert len(arrays) >= 3
@@ -59,7 +63,9 @@ def test_the_offline_backlog_replays_as_arrays_of_at_most_100(firmware_messages:
     assert len(ids) == len(set(ids)), "a replayed event id repeats"
 
 
-def test_taps_carry_a_direction_only_when_the_reader_knows_it(firmware_messages: list[dict]) -> None:
+def test_taps_carry_a_direction_only_when_the_reader_knows_it(
+    firmware_messages: list[dict],
+) -> None:
     events = [
         e
         for m in _events_messages(firmware_messages)

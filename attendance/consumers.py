@@ -1,0 +1,87 @@
+"""The live room WebSocket: a snapshot on connect, then one message per change.
+
+The ingest sends `room.changed` to the group `room.<code>` after commit (coalesced per room);
+this consumer turns each into `entered`, `left` and `status` messages for the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from attendance.api.access import may_watch_room
+from attendance.livepage import page_state
+from attendance.models import Room, Student
+
+# Close codes the page understands: it stops retrying on these.
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+
+def room_group(code: str) -> str:
+    return f"room.{code}"
+
+
+class RoomConsumer(AsyncJsonWebsocketConsumer):
+    room: Room
+
+    async def connect(self) -> None:
+        code = self.scope["url_route"]["kwargs"]["code"]
+        user = self.scope.get("user")
+        room = await database_sync_to_async(Room.objects.filter(code=code).first)()
+        if room is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        allowed = user is not None and user.is_authenticated
+        if allowed:
+            allowed = await database_sync_to_async(may_watch_room)(user, room)
+        if not allowed:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.room = room
+        await self.channel_layer.group_add(room_group(room.code), self.channel_name)
+        await self.accept()
+        await self.send_snapshot()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "room"):
+            await self.channel_layer.group_discard(room_group(self.room.code), self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        # The page may ask for a fresh snapshot (after it wakes from sleep, say).
+        if isinstance(content, dict) and content.get("type") == "snapshot":
+            await self.send_snapshot()
+
+    async def send_snapshot(self) -> None:
+        state = await database_sync_to_async(page_state)(self.room)
+        await self.send_json({"type": "snapshot", **state})
+
+    async def room_changed(self, event: dict[str, Any]) -> None:
+        """One coalesced change from the ingest: who entered, who left, whose status moved."""
+        entered = event.get("entered") or []
+        names = await database_sync_to_async(_names)([e["student"] for e in entered])
+        for person in entered:
+            number = person["student"]
+            await self.send_json(
+                {
+                    "type": "entered",
+                    "student": number,
+                    "name": names.get(number, number),
+                    "since": person.get("since"),
+                    "source": person.get("source", "door"),
+                }
+            )
+        for number in event.get("left") or []:
+            await self.send_json({"type": "left", "student": number})
+        for change in event.get("status") or []:
+            await self.send_json(
+                {"type": "status", "student": change["student"], "status": change["status"]}
+            )
+        if event.get("count") is not None:
+            await self.send_json({"type": "count", "count": event["count"]})
+
+
+def _names(numbers: list[str]) -> dict[str, str]:
+    return {s.number: s.full_name for s in Student.objects.filter(number__in=numbers)}

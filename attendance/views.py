@@ -1,0 +1,87 @@
+"""Teachers' pages: today's sessions, and the live room page with corrections."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from attendance.api.access import is_staff, may_correct, may_watch_room
+from attendance.corrections import CorrectionRefused, correct_record
+from attendance.livepage import page_state
+from attendance.models import AttendanceRecord, ClassSession, Room, Status, Student, Visit
+
+
+def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
+    local = timezone.localtime(now)
+    start = datetime.combine(local.date(), time.min, tzinfo=local.tzinfo)
+    return start, start + timedelta(days=1)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    start, end = _today_bounds(now)
+    sessions = ClassSession.objects.filter(starts_at__gte=start, starts_at__lt=end, cancelled=False)
+    if not is_staff(request.user):
+        sessions = sessions.filter(course__teachers=request.user)
+    sessions = sessions.select_related("course", "room").order_by("starts_at")
+    room_ids = {s.room_id for s in sessions}
+    counts = dict(
+        Visit.objects.filter(room_id__in=room_ids, left_at__isnull=True)
+        .values_list("room_id")
+        .annotate(n=Count("student_id", distinct=True))
+    )
+    rows = [
+        {
+            "session": s,
+            "count": counts.get(s.room_id, 0),
+            "running": s.starts_at <= now < s.ends_at,
+            "ended": s.ends_at <= now,
+        }
+        for s in sessions
+    ]
+    rooms = Room.objects.order_by("code") if is_staff(request.user) else None
+    return render(request, "attendance/home.html", {"rows": rows, "rooms": rooms, "now": now})
+
+
+@login_required
+def room_page(request: HttpRequest, code: str) -> HttpResponse:
+    room = get_object_or_404(Room, code=code)
+    if not may_watch_room(request.user, room):
+        raise PermissionDenied("Only staff and the teachers of this room's courses may watch it.")
+    return render(
+        request,
+        "attendance/room.html",
+        {"room": room, "state": page_state(room), "statuses": Status.choices},
+    )
+
+
+@login_required
+@require_POST
+def correct(request: HttpRequest, code: str) -> HttpResponse:
+    """Excuse or correct one student's record in a session, with a reason (audited)."""
+    session = get_object_or_404(ClassSession, pk=request.POST.get("session"), room__code=code)
+    student = get_object_or_404(Student, number=request.POST.get("student", ""))
+    if not session.course.enrolments.filter(student=student).exists():
+        messages.error(request, f"{student.full_name} is not enrolled in {session.course.code}.")
+        return redirect("room", code=code)
+    record, _ = AttendanceRecord.objects.get_or_create(session=session, student=student)
+    if not may_correct(request.user, record):
+        raise PermissionDenied("You may correct only your own courses' records.")
+    try:
+        correct_record(
+            record, request.POST.get("status", ""), request.user, request.POST.get("reason", "")
+        )
+    except CorrectionRefused as refused:
+        messages.error(request, f"Not saved: {refused}.")
+    else:
+        messages.success(request, f"{student.full_name}: marked {request.POST['status']}.")
+    return redirect("room", code=code)

@@ -1,0 +1,161 @@
+// The live room page: render the snapshot, apply changes in place, reconnect with backoff
+// and take a fresh snapshot after reconnecting. No libraries, nothing from a CDN.
+(function () {
+  "use strict";
+  const cfg = window.ZIAS_ROOM;
+  let state = JSON.parse(document.getElementById("initial-state").textContent);
+  const LABELS = {
+    present: "Present", late: "Late", not_arrived: "Not yet arrived", left: "Left",
+    left_early: "Left early", absent: "Absent", excused: "Excused",
+  };
+
+  function fmtTime(iso) {
+    if (!iso) return "";
+    // Times arrive in the school's zone with their offset; show the wall clock as sent.
+    const m = /T(\d\d:\d\d)/.exec(iso);
+    return m ? m[1] : iso;
+  }
+
+  // What a teacher should read for one enrolled student right now.
+  function displayStatus(entry, session) {
+    const record = entry.record;
+    if (record && record.status === "excused") return "excused";
+    if (entry.inside) return record && record.status === "late" ? "late" : "present";
+    if (record && record.first_seen) return record.status === "left_early" ? "left_early" : "left";
+    if (session && session.ended) return "absent";
+    if (record && record.status === "absent" && session && session.ended) return "absent";
+    return "not_arrived";
+  }
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function renderRoster() {
+    const tbody = document.querySelector("#roster tbody");
+    tbody.replaceChildren();
+    const session = state.session;
+    document.getElementById("no-session").hidden = !!session;
+    document.getElementById("roster").hidden = !session;
+    const line = document.getElementById("session-line");
+    line.textContent = session
+      ? `${session.course} ${session.course_name} · ${fmtTime(session.starts_at)}–${fmtTime(session.ends_at)}` +
+        (session.running ? " · running" : session.ended ? " · ended" : " · next")
+      : "";
+    if (!session) return;
+    const template = document.getElementById("correct-form");
+    for (const entry of state.roster) {
+      const status = displayStatus(entry, session);
+      const row = el("tr", {"data-student": entry.student});
+      const who = el("td");
+      who.append(el("strong", {}, entry.name), " ", el("span", {class: "muted"}, entry.student));
+      const badge = el("span", {class: `status status-${status}`, "data-status": status}, LABELS[status]);
+      const statusCell = el("td");
+      statusCell.append(badge);
+      if (entry.record && entry.record.manual && entry.record.computed_status !== entry.record.status) {
+        statusCell.append(el("div", {class: "muted"}, `evidence says: ${LABELS[entry.record.computed_status] || entry.record.computed_status}`));
+      }
+      const flags = (entry.record && entry.record.flags) || [];
+      const form = template.content.cloneNode(true);
+      form.querySelector("input[name=session]").value = session.id;
+      form.querySelector("input[name=student]").value = entry.student;
+      form.querySelector("summary").textContent = `Excuse or correct ${entry.name}`;
+      const correctCell = el("td");
+      correctCell.append(form);
+      row.append(who, statusCell, el("td", {}, fmtTime(entry.record && entry.record.first_seen)),
+        el("td", {}, flags.join(", ")), correctCell);
+      tbody.append(row);
+    }
+  }
+
+  function renderAside() {
+    document.getElementById("count").textContent = state.count;
+    const visitors = document.getElementById("visitors");
+    visitors.replaceChildren(...state.visitors.map((p) =>
+      el("li", {}, `${p.name} (${p.student}) since ${fmtTime(p.since)}`)));
+    if (!state.visitors.length) visitors.append(el("li", {class: "muted"}, "Nobody."));
+    const flags = document.getElementById("flags");
+    flags.replaceChildren();
+    if (!state.flags.length) flags.append(el("p", {class: "muted"}, "None."));
+    for (const flag of state.flags) {
+      const box = el("div", {class: "flag"});
+      box.append(el("strong", {}, `⚠ ${flag.label}`), el("div", {}, `${flag.student || ""} ${fmtTime(flag.at)} ${flag.detail}`));
+      const evidence = el("details");
+      evidence.append(el("summary", {}, "Evidence"), el("pre", {}, JSON.stringify(flag.evidence, null, 1)));
+      box.append(evidence);
+      flags.append(box);
+    }
+  }
+
+  function render() { renderRoster(); renderAside(); }
+
+  function rosterEntry(number) { return state.roster.find((e) => e.student === number); }
+
+  function apply(message) {
+    switch (message.type) {
+      case "snapshot":
+        delete message.type;
+        state = message;
+        break;
+      case "entered": {
+        state.present = state.present.filter((p) => p.student !== message.student);
+        state.present.push({student: message.student, name: message.name, since: message.since, source: message.source});
+        const entry = rosterEntry(message.student);
+        if (entry) entry.inside = true;
+        else state.visitors = state.present.filter((p) => !rosterEntry(p.student));
+        state.count = state.present.length;
+        break;
+      }
+      case "left": {
+        state.present = state.present.filter((p) => p.student !== message.student);
+        state.visitors = state.visitors.filter((p) => p.student !== message.student);
+        const entry = rosterEntry(message.student);
+        if (entry) entry.inside = false;
+        state.count = state.present.length;
+        break;
+      }
+      case "status": {
+        const entry = rosterEntry(message.student);
+        if (entry) {
+          entry.record = Object.assign({flags: [], first_seen: null, manual: false}, entry.record || {}, {status: message.status});
+          if (!entry.record.first_seen && message.status !== "absent" && message.status !== "excused") {
+            entry.record.first_seen = new Date().toISOString();
+          }
+        }
+        break;
+      }
+      case "count":
+        state.count = message.count;
+        break;
+      default:
+        return;
+    }
+    render();
+  }
+
+  let delay = 1000;
+  function setLive(s, text) {
+    const live = document.getElementById("live");
+    live.dataset.state = s;
+    live.textContent = text;
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}${cfg.wsPath}`);
+    socket.onopen = () => { delay = 1000; setLive("live", "Live"); };
+    socket.onmessage = (e) => apply(JSON.parse(e.data));
+    socket.onclose = (e) => {
+      if (e.code === 4403 || e.code === 4404) { setLive("offline", "Not allowed to watch this room."); return; }
+      setLive("offline", `Reconnecting in ${Math.round(delay / 1000)} s…`);
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);  // back off, but keep trying
+    };
+  }
+
+  render();
+  connect();
+})();
