@@ -197,3 +197,14 @@ def test_resolution_of_many_reports_is_fast() -> None:
     elapsed = time.perf_counter() - start
     # 600 reports over 100 minutes, 200 beacons: table rebuilds only when a quantum turns.
     assert elapsed < 5.0, elapsed
+
+
+def test_out_of_order_reports_resolve_and_the_index_stays_bounded() -> None:
+    resolver, beacons = make_resolver(stale_periods=6)
+    beacon = beacons[0]
+    for at in [NOW, NOW - 50 * 1024, NOW, NOW + 3 * 1024]:
+        assert resolver.resolve(eid_hex(beacon, at), at).status == "current"
+    for step in range(200):  # a long-running worker moving forward through the day
+        resolver.resolve(eid_hex(beacon, NOW + step * 600), NOW + step * 600)
+    per_beacon = 6 + 2 * 1 + 1 + resolver.prefetch_periods + 1
+    assert len(resolver._index) <= 3 * per_beacon
