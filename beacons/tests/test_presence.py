@@ -84,7 +84,7 @@ def test_a_room_clearly_seen_elsewhere_is_left_at_once() -> None:
     cfg = PresenceConfig(smoothing_windows=1, leave_windows=10)
     windows = [window(i, A=-65, B=-90) for i in range(5)]
     windows += [window(i, A=-92, C=-60) for i in range(5, 8)]
-    first, *rest = run(windows, config=cfg)
+    first, *_ = run(windows, config=cfg)
     assert first.room == "A"
     assert first.end <= windows[5].at  # left in the first window that showed C clearly
 
