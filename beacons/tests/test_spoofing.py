@@ -69,7 +69,7 @@ def test_two_phones_sending_the_same_windows_are_flagged() -> None:
     flags = cloned_report_flags({"real": original, "clone": clone, "other": sim.phones[1].windows})
     [flag] = flags
     assert flag.kind == "cloned_rssi"
-    assert set(flag.evidence["phones"]) == {"real", "clone"}  # type: ignore[arg-type]
+    assert set(flag.evidence["phones"]) == {"real", "clone"}  # type: ignore[call-overload]
     assert flag.evidence["windows"] >= 30  # type: ignore[operator]
 
 
