@@ -128,7 +128,7 @@ class PresenceTracker:
         self._handle_silence(window.at)
         self._last_at = window.at
         self._remember(window)
-        strengths = self._room_strengths(window.at)
+        strengths = self._room_strengths()
         if self._stay is not None:
             self._update_stay(window, strengths)
         self._update_candidate(window, strengths)
@@ -167,7 +167,7 @@ class PresenceTracker:
         history = self._history.get(beacon_id)
         return statistics.median(v for _, v in history) if history else None
 
-    def _room_strengths(self, at: datetime) -> dict[str, tuple[float, float]]:
+    def _room_strengths(self) -> dict[str, tuple[float, float]]:
         """Per room: (strongest beacon minus its enter threshold, minus its exit threshold)."""
         rooms: dict[str, tuple[float, float]] = {}
         for beacon_id in self._history:
