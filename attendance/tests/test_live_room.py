@@ -1,0 +1,112 @@
+"""The live room WebSocket against the real ASGI application: who may connect, the snapshot,
+and the messages a change in the room produces."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+
+from attendance.consumers import room_group
+from tests.factories import make_course, make_room, make_session, make_student, make_user
+from zias.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+def _session_cookie(user) -> bytes:  # type: ignore[no-untyped-def]
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    store["_auth_user_hash"] = user.get_session_auth_hash()
+    store.save()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}".encode()
+
+
+async def _connect(code: str, user=None) -> tuple[WebsocketCommunicator, bool, object]:  # type: ignore[no-untyped-def]
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+    if user is not None:
+        headers.append((b"cookie", await sync_to_async(_session_cookie)(user)))
+    communicator = WebsocketCommunicator(application, f"/ws/rooms/{code}/", headers=headers)
+    connected, detail = await communicator.connect()
+    return communicator, connected, detail
+
+
+@sync_to_async
+def _school():  # type: ignore[no-untyped-def]
+    room = make_room("B-204")
+    teacher = make_user("tess")
+    other = make_user("otto")
+    ada = make_student("S1001", first_name="Ada", last_name="Okafor")
+    course = make_course("BIO101", teachers=(teacher,), students=(ada,))
+    make_course("HIS200", teachers=(other,))
+    make_session(course, room, timezone.now() - timedelta(minutes=5))
+    return room, teacher, other, ada
+
+
+async def test_the_rooms_teacher_gets_a_snapshot_on_connect() -> None:
+    room, teacher, _, _ada = await _school()
+    communicator, connected, _ = await _connect(room.code, teacher)
+    assert connected
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot["type"] == "snapshot"
+    assert snapshot["room"] == "B-204" and snapshot["count"] == 0
+    assert snapshot["session"]["course"] == "BIO101"
+    assert [entry["student"] for entry in snapshot["roster"]] == ["S1001"]
+    await communicator.disconnect()
+
+
+async def test_a_teacher_of_another_course_is_refused() -> None:
+    room, _, other, _ = await _school()
+    _communicator, connected, code = await _connect(room.code, other)
+    assert not connected
+    assert code == 4403
+
+
+async def test_an_anonymous_visitor_is_refused() -> None:
+    room, *_ = await _school()
+    _communicator, connected, code = await _connect(room.code)
+    assert not connected
+    assert code == 4403
+
+
+async def test_a_room_change_reaches_the_page_as_entered_and_status_messages() -> None:
+    room, teacher, _, _ada = await _school()
+    communicator, connected, _ = await _connect(room.code, teacher)
+    assert connected
+    await communicator.receive_json_from(timeout=5)  # the snapshot
+
+    await get_channel_layer().group_send(
+        room_group(room.code),
+        {
+            "type": "room.changed",
+            "room": room.code,
+            "entered": [{"student": "S1001", "since": "2026-11-27T09:02:00+00:00"}],
+            "left": [],
+            "status": [{"student": "S1001", "status": "present"}],
+            "count": 1,
+        },
+    )
+
+    entered = await communicator.receive_json_from(timeout=5)
+    assert entered == {
+        "type": "entered",
+        "student": "S1001",
+        "name": "Ada Okafor",
+        "since": "2026-11-27T09:02:00+00:00",
+        "source": "door",
+    }
+    assert await communicator.receive_json_from(timeout=5) == {
+        "type": "status",
+        "student": "S1001",
+        "status": "present",
+    }
+    assert await communicator.receive_json_from(timeout=5) == {"type": "count", "count": 1}
+    await communicator.disconnect()
