@@ -97,6 +97,8 @@ class RecordViewSet(ApiDefaults, mixins.ListModelMixin, viewsets.GenericViewSet)
 
     serializer_class = RecordSerializer
     pagination_class = IdsFirstPagination
+    # The filterset's own `ordering` (with named keys) replaces DRF's OrderingFilter here.
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
     queryset = AttendanceRecord.objects.none()  # for the schema; get_queryset scopes it
     filterset_class = RecordFilter
     lookup_value_regex = r"\d+"
