@@ -23,6 +23,21 @@ class ApiPagination(PageNumberPagination):
     max_page_size = 500
 
 
+class IdsFirstPagination(ApiPagination):
+    """Sort and cut the page on narrow rows (ids only), then load just that page's full rows.
+
+    On a million records the database sorts thousands of small (id, start) pairs, which an
+    index covers, instead of thousands of wide joined rows; one extra query, always one.
+    """
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        ids = super().paginate_queryset(queryset.values_list("pk", flat=True), request, view)
+        if ids is None:
+            return None
+        rows = queryset.order_by().in_bulk(ids)
+        return [rows[pk] for pk in ids]
+
+
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This clashes with something that already exists."

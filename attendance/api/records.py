@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from attendance.api.access import may_correct, visible_records
-from attendance.api.common import start_of_day, start_of_next_day
+from attendance.api.common import IdsFirstPagination, start_of_day, start_of_next_day
 from attendance.api.schema import ApiDefaults
 from attendance.corrections import REASON_MAX, correct_record
 from attendance.models import AttendanceRecord, Status
@@ -96,6 +96,9 @@ class RecordViewSet(ApiDefaults, mixins.ListModelMixin, viewsets.GenericViewSet)
     """Attendance records: staff see all, a teacher their courses', a student their own."""
 
     serializer_class = RecordSerializer
+    pagination_class = IdsFirstPagination
+    # The filterset's own `ordering` (with named keys) replaces DRF's OrderingFilter here.
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
     queryset = AttendanceRecord.objects.none()  # for the schema; get_queryset scopes it
     filterset_class = RecordFilter
     lookup_value_regex = r"\d+"
