@@ -28,9 +28,7 @@ def mosquitto_hash(
 ) -> str:
     salt = salt if salt is not None else secrets.token_bytes(_SALT_BYTES)
     digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, _HASH_BYTES)
-    return "$7${}${}${}".format(
-        iterations, base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
-    )
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def verify_password(password: str, stored: str) -> bool:
