@@ -99,6 +99,7 @@ class MqttClient:
         receive_maximum: int | None = None,
         on_message: MessageHandler | None = None,
         protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5,
+        max_inflight: int = 20,
     ) -> None:
         self.address = address
         self.client_id = client_id
@@ -107,6 +108,9 @@ class MqttClient:
         self.receive_maximum = receive_maximum
         self.on_message = on_message
         self.protocol = protocol
+        # Our own publishes awaiting PUBACK. Keep it modest: paho scans the in-flight set on
+        # every PUBACK, and Mosquitto's default receive window for a client is 20.
+        self.max_inflight = max_inflight
         self.generation = 0
         self._subscriptions: list[tuple[str, int]] = []
         self._connected = threading.Event()
@@ -186,12 +190,17 @@ class MqttClient:
         if self.is_connected:
             self._subscribe_all()
 
-    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> int:
-        """Queue a publish (paho sends it, and resends it after a reconnect); returns its mid."""
+    def publish(
+        self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False
+    ) -> paho.MQTTMessageInfo:
+        """Queue a publish (paho sends it, and resends it after a reconnect).
+
+        The returned handle's `is_published()` turns true when the broker has acknowledged it.
+        """
         info = self._paho.publish(topic, payload, qos=qos, retain=retain)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             raise PublishFailed(f"publish to {topic} refused: {paho.error_string(info.rc)}")
-        return info.mid
+        return info
 
     def publish_and_wait(
         self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False, timeout=5.0
@@ -233,7 +242,7 @@ class MqttClient:
             client.username_pw_set(self.address.username, self.address.password)
         if self.address.tls:
             client.tls_set()
-        client.max_inflight_messages_set(1000)
+        client.max_inflight_messages_set(self.max_inflight)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
@@ -242,6 +251,7 @@ class MqttClient:
         return client
 
     def _on_connect(self, client, userdata, flags, reason_code: ReasonCode, properties) -> None:
+        _read_in_bulk(client)
         code = _code(reason_code)
         self._connack_code = code
         if code == 0:
@@ -295,6 +305,56 @@ class MqttClient:
 
 class _ProtocolRefused(Exception):
     pass
+
+
+class _BufferedSocket:
+    """Reads the broker's socket 64 KiB at a time instead of paho's few bytes per call.
+
+    paho reads each packet with several small recv() calls and handles one packet per
+    select() wake-up; at thousands of small messages a second that, not the broker, is the
+    ceiling. Everything but recv() is passed through to the real socket.
+    """
+
+    def __init__(self, sock: object) -> None:
+        self._sock = sock
+        self._buffer = memoryview(b"")
+
+    def recv(self, bufsize: int) -> bytes:
+        if not self._buffer:
+            data = self._sock.recv(65536)  # type: ignore[attr-defined]
+            if not data:
+                return b""
+            self._buffer = memoryview(data)
+        chunk, self._buffer = self._buffer[:bufsize], self._buffer[bufsize:]
+        return chunk.tobytes()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sock, name)
+
+
+def _read_in_bulk(client: paho.Client) -> None:
+    """Give paho a buffered socket and make each wake-up drain every packet already received.
+
+    Draining until the socket would block also means no bytes are left in the buffer when
+    paho goes back to select(). The broker's in-flight window bounds one drain.
+    (Relies on paho 2.1 internals `_sock`/`_packet_read`; requirements.txt pins paho.)
+    """
+    sock = getattr(client, "_sock", None)
+    if sock is None or isinstance(sock, _BufferedSocket):
+        return
+    client._sock = _BufferedSocket(sock)  # type: ignore[assignment]
+
+    def drain(max_packets: int = 1) -> MQTTErrorCode:
+        while True:
+            if client._sock is None:
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
+            rc = client._packet_read()
+            if rc > 0:
+                return client._loop_rc_handle(rc)
+            if rc == MQTTErrorCode.MQTT_ERR_AGAIN:
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    client.loop_read = drain  # type: ignore[method-assign]
 
 
 def _code(reason_code: object) -> int:
