@@ -10,6 +10,7 @@ set a flag) lets the current batch finish before disconnecting.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import socket
@@ -223,10 +224,8 @@ class IngestLoop:
         # delivers them again to the next session.
         log.info("ingest %s stopping (%s)", self.name, self.totals)
         self.client.disconnect()
-        try:
+        with contextlib.suppress(DatabaseError):
             self._record_state(timezone.now(), stopped=True)
-        except DatabaseError:
-            pass
 
 
 def _quarantine(message: Inbound) -> BatchOutcome:
@@ -244,8 +243,6 @@ def _quarantine(message: Inbound) -> BatchOutcome:
 
 def _reset_db_connection() -> None:
     """Drop a broken connection so the next query opens a new one."""
-    try:
+    with contextlib.suppress(DatabaseError):
         db_connection.close()
-    except DatabaseError:
-        pass
     close_old_connections()
