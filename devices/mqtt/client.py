@@ -198,7 +198,11 @@ class MqttClient:
         The returned handle's `is_published()` turns true when the broker has acknowledged it.
         """
         info = self._paho.publish(topic, payload, qos=qos, retain=retain)
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+        if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN and qos > 0:
+            # Queued: paho sends it once reconnected and marks this handle published on
+            # PUBACK; clear the error so waiting on the handle waits for that.
+            info.rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise PublishFailed(f"publish to {topic} refused: {paho.error_string(info.rc)}")
         return info
 

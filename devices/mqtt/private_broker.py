@@ -7,6 +7,7 @@ persistence) to show that nothing the broker accepted is lost.
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -46,6 +47,9 @@ class PrivateBroker:
             f"persistence_location {self.dir}/",
             "autosave_interval 1" if persistence else "",
             f"log_dest file {self.dir}/mosquitto.log",
+            # Started as root, Mosquitto would switch to user "mosquitto", which cannot write
+            # the persistence file in this private directory: stay who we are.
+            f"user {getpass.getuser()}",
         ]
         self.config_path.write_text("\n".join(line for line in lines if line) + "\n")
         self.process: subprocess.Popen[bytes] | None = None
