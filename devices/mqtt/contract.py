@@ -220,11 +220,18 @@ def decode_json(payload: bytes) -> object:
     except UnicodeDecodeError as exc:
         raise ContractError(f"payload is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        document = json.loads(text, parse_constant=_refuse_constant)
     except ContractError:
         raise
     except (ValueError, RecursionError) as exc:
         raise ContractError(f"payload is not JSON ({_short(str(exc))})") from None
+    if "\\u" in text:
+        # JSON escapes can spell an unpaired surrogate, which is not Unicode (nor UTF-8).
+        try:
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ContractError("payload has an unpaired surrogate escape (\\uD800-\\uDFFF)") from None
+    return document
 
 
 def normalise_uid(raw: str) -> str:

@@ -160,3 +160,11 @@ def test_phone_ble_report_is_stored_and_unknown_phone_rejected(door):
     assert (event.sender_kind, event.type, event.sender) == ("phone", "ble", "a9-311")
     assert sorted(RejectedMessage.objects.values_list("reason", flat=True)) == [
         "phone 'old-phone' is not active", "unknown phone 'nobody-1'"]
+
+
+def test_unicode_in_extra_keys_is_stored_and_lone_surrogates_rejected(door):
+    ok = b'{"id": "u-1", "type": "pir", "sensor": "outer", "state": 1, "note": "\xc3\xa9 \\u0000 \\ud83d\\ude00"}'
+    lone = b'{"id": "u-2", "type": "pir", "sensor": "outer", "state": 1, "note": "\\ud800"}'
+    run(events_message("door-1", ok), events_message("door-1", lone))
+    assert RawEvent.objects.get().event_id == "u-1"
+    assert "surrogate" in RejectedMessage.objects.get().reason
