@@ -230,7 +230,9 @@ def decode_json(payload: bytes) -> object:
         try:
             json.dumps(document, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            raise ContractError("payload has an unpaired surrogate escape (\\uD800-\\uDFFF)") from None
+            raise ContractError(
+                "payload has an unpaired surrogate escape (\\uD800-\\uDFFF)"
+            ) from None
     return document
 
 

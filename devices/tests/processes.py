@@ -16,7 +16,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from django.db import connection
 
@@ -133,7 +132,8 @@ def seed(db: ProcDatabase, readers: int, students: int) -> list[str]:
 def start_ingest(
     db: ProcDatabase, broker_url: str, prefix: str, client_id: str, *args: str
 ) -> subprocess.Popen[str]:
-    log = tempfile.TemporaryFile(mode="w+")  # a pipe nobody reads could block it
+    # A file, not a pipe: a pipe nobody reads could block the process. Closed with it.
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "manage.py", "ingest", f"--client-id={client_id}", *args],
         cwd=BASE_DIR,
@@ -197,7 +197,8 @@ def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout: flo
 def wait_connected(process: subprocess.Popen[str], db: ProcDatabase, timeout: float = 30) -> None:
     """The ingest records itself on its first tick, right after subscribing."""
     started = wait_until(
-        lambda: db.scalar("SELECT COUNT(*) FROM devices_ingestworker") > 0 or process.poll(), timeout
+        lambda: db.scalar("SELECT COUNT(*) FROM devices_ingestworker") > 0 or process.poll(),
+        timeout,
     )
     if not started or process.poll() is not None:
         stop(process, signal.SIGKILL)

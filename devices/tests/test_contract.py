@@ -136,8 +136,13 @@ def ble(**fields: object) -> dict:
         "ts": 1795766470000,
         "window_s": 10,
         "beacons": [
-            {"uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e", "major": 2, "minor": 204,
-             "rssi": -67, "n": 9},
+            {
+                "uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e",
+                "major": 2,
+                "minor": 204,
+                "rssi": -67,
+                "n": 9,
+            },
             {"eid": "8f1a2b3c4d5e6f70", "rssi": -80, "n": 4},
         ],
         **fields,
@@ -155,12 +160,29 @@ def test_ble_report_from_the_contract_is_accepted():
     "beacon",
     [
         {"uuid": "not-a-uuid", "major": 2, "minor": 204, "rssi": -67, "n": 9},
-        {"uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e", "major": 70000, "minor": 1, "rssi": -67, "n": 9},
-        {"uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e", "major": True, "minor": 1, "rssi": -67, "n": 9},
+        {
+            "uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e",
+            "major": 70000,
+            "minor": 1,
+            "rssi": -67,
+            "n": 9,
+        },
+        {
+            "uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e",
+            "major": True,
+            "minor": 1,
+            "rssi": -67,
+            "n": 9,
+        },
         {"eid": "8f1a", "rssi": -80, "n": 4},
         {"eid": "8f1a2b3c4d5e6f70", "rssi": 5, "n": 4},
         {"eid": "8f1a2b3c4d5e6f70", "rssi": -80, "n": 0},
-        {"eid": "8f1a2b3c4d5e6f70", "uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e", "rssi": -80, "n": 1},
+        {
+            "eid": "8f1a2b3c4d5e6f70",
+            "uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e",
+            "rssi": -80,
+            "n": 1,
+        },
         {"rssi": -80, "n": 1},
     ],
 )
@@ -174,16 +196,25 @@ def test_ble_report_needs_window_and_beacons_array():
         with pytest.raises(ContractError):
             parse_phone_ble(json.dumps(bad).encode())
     with pytest.raises(ContractError, match="at most 100"):
-        parse_phone_ble(json.dumps(ble(beacons=[{"eid": "8f1a2b3c4d5e6f70", "rssi": -1, "n": 1}] * 101)).encode())
+        parse_phone_ble(
+            json.dumps(
+                ble(beacons=[{"eid": "8f1a2b3c4d5e6f70", "rssi": -1, "n": 1}] * 101)
+            ).encode()
+        )
 
 
 def test_status_heartbeat_and_last_will():
     status = parse_reader_status(
-        b'{"online": true, "fw": "1.0.0", "ip": "10.20.0.31", "rssi": -61, "uptime_s": 3600, "queued": 0}'
+        b'{"online": true, "fw": "1.0.0", "ip": "10.20.0.31", "rssi": -61, '
+        b'"uptime_s": 3600, "queued": 0}'
     )
     assert status.online and status.ip == "10.20.0.31" and status.uptime_s == 3600
     assert parse_reader_status(b'{"online": false}').online is False
-    for bad in (b'{"online": 1}', b'{"online": true, "ip": "10.0.0.300"}', b'{"online": true, "queued": -1}'):
+    for bad in (
+        b'{"online": 1}',
+        b'{"online": true, "ip": "10.0.0.300"}',
+        b'{"online": true, "queued": -1}',
+    ):
         with pytest.raises(ContractError):
             parse_reader_status(bad)
 
@@ -191,6 +222,10 @@ def test_status_heartbeat_and_last_will():
 def test_topics():
     assert parse_topic("zias", "zias/devices/door-1/events").kind == "events"
     assert parse_topic("zias", "zias/phones/a9-311/ble").sender == "a9-311"
-    for bad in ("zias/devices/Door_1/events", "other/devices/door-1/events", "zias/devices/door-1/ack"):
+    for bad in (
+        "zias/devices/Door_1/events",
+        "other/devices/door-1/events",
+        "zias/devices/door-1/ack",
+    ):
         with pytest.raises(ContractError):
             parse_topic("zias", bad)

@@ -20,7 +20,8 @@ _ids = itertools.count()
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    lambda inner: st.lists(inner, max_size=5)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=5),
     max_leaves=20,
 )
 field_values = (
@@ -43,7 +44,13 @@ def bad_payloads(draw) -> bytes:
     event = tap(f"bad-{next(_ids)}")
     key = draw(st.sampled_from(["id", "ts", "type", "uid", "dir"]))
     event[key] = draw(field_values)
-    if key == "id" and isinstance(event["id"], str) and 1 <= len(event["id"]) <= 64 and event["id"].isascii() and event["id"].isprintable():
+    if (
+        key == "id"
+        and isinstance(event["id"], str)
+        and 1 <= len(event["id"]) <= 64
+        and event["id"].isascii()
+        and event["id"].isprintable()
+    ):
         event["id"] = 17  # keep it invalid
     if key == "dir" and event["dir"] in ("in", "out"):
         event["dir"] = "sideways"
@@ -69,7 +76,9 @@ def inbound(payload: bytes, mid: int) -> Inbound:
     return Inbound(f"{PREFIX}/devices/door-1/events", payload, 1, mid, False, 1)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(bad=st.lists(bad_payloads(), min_size=1, max_size=6), valid_count=st.integers(1, 4))
 def test_loop_survives_bad_input_and_stores_the_good(door, bad, valid_count):
     client = RecordingClient()
@@ -83,7 +92,9 @@ def test_loop_survives_bad_input_and_stores_the_good(door, bad, valid_count):
     loop.process(messages)
 
     assert client.acked == [m.mid for m in messages]  # every message acknowledged, in order
-    assert set(RawEvent.objects.filter(event_id__in=good_ids).values_list("event_id", flat=True)) == set(good_ids)
+    assert set(
+        RawEvent.objects.filter(event_id__in=good_ids).values_list("event_id", flat=True)
+    ) == set(good_ids)
     new_rejections = RejectedMessage.objects.order_by("id")[rejected_before:]
     assert len(new_rejections) >= len(bad)
     assert all(r.reason for r in new_rejections)

@@ -62,7 +62,9 @@ def stored(db, run):
 
 
 def publish(broker, run, count, *args):
-    return start_publisher(broker.url, PREFIX, run, count, READERS, "--reader-prefix=bench-r", *args)
+    return start_publisher(
+        broker.url, PREFIX, run, count, READERS, "--reader-prefix=bench-r", *args
+    )
 
 
 def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(clean_db, spawned):
@@ -117,18 +119,26 @@ def test_two_processes_on_a_shared_subscription_store_what_one_would(clean_db, s
             wait_connected(worker, db)
         assert wait_until(lambda: db.scalar("SELECT COUNT(*) FROM devices_ingestworker") == 2, 30)
         # Each student taps once on an entry reader: one visit each, whoever handles it.
-        publisher = publish(broker, "s", total, "--rfid-share=0.0125", f"--uids={','.join(db.uids)}")
+        publisher = publish(
+            broker, "s", total, "--rfid-share=0.0125", f"--uids={','.join(db.uids)}"
+        )
         spawned.append(publisher)
         publisher.communicate(timeout=180)
-        assert wait_until(lambda: stored(db, "s")[0] >= total, 120), [ingest_log(w) for w in workers]
+        assert wait_until(lambda: stored(db, "s")[0] >= total, 120), [
+            ingest_log(w) for w in workers
+        ]
         assert [stop(w) for w in workers] == [0, 0]
     assert stored(db, "s") == (total, total)
     per_worker = dict(
-        db.query("SELECT name, stored_total FROM devices_ingestworker WHERE name LIKE 'zt-shared-%'")
+        db.query(
+            "SELECT name, stored_total FROM devices_ingestworker WHERE name LIKE 'zt-shared-%'"
+        )
     )
     assert sum(per_worker.values()) == total
     assert all(n > 0 for n in per_worker.values()), per_worker  # both took a share
-    taps = db.scalar("SELECT COUNT(*) FROM devices_rawevent WHERE event_id LIKE 's-%' AND type='rfid'")
+    taps = db.scalar(
+        "SELECT COUNT(*) FROM devices_rawevent WHERE event_id LIKE 's-%' AND type='rfid'"
+    )
     students_tapped = db.scalar(
         "SELECT COUNT(DISTINCT uid) FROM devices_rawevent WHERE event_id LIKE 's-%' AND type='rfid'"
     )

@@ -30,4 +30,6 @@ class Command(BaseCommand):
             count = publish_configs(items)
         except MqttError as exc:
             raise CommandError(f"could not publish: {exc}") from None
-        self.stdout.write(f"published the configuration of {count} of {Reader.objects.count()} readers")
+        self.stdout.write(
+            f"published the configuration of {count} of {Reader.objects.count()} readers"
+        )
