@@ -1,9 +1,9 @@
 """The ingest loop: collect messages into batches, commit them, then answer and acknowledge.
 
 paho's network thread only puts messages on a queue; this loop (the main thread) takes a
-batch (N messages or T ms after the first, whichever comes first), hands it to
-pipeline.handle_batch, publishes the answers, and only then acknowledges the messages to the
-broker. A database outage stops acknowledging and retries the same batch with backoff; the
+batch (N messages, T ms after the first, or a pause in the stream, whichever comes
+first), hands it to pipeline.handle_batch, publishes the answers, and only then acknowledges
+the messages to the broker. A database outage stops acknowledging and retries the same batch with backoff; the
 broker keeps everything unacknowledged, so nothing is lost. A stop request (SIGTERM/SIGINT
 set a flag) lets the current batch finish before disconnecting.
 """
@@ -33,6 +33,10 @@ from devices.mqtt.readers import mark_silent_readers_offline
 log = logging.getLogger("devices.ingest")
 
 BACKOFF_MIN_S = 0.5
+# A batch also closes when the stream pauses this long: a broker's in-flight window (20 on a
+# default Mosquitto) can stop the flow until this batch is acknowledged, so waiting out
+# INGEST_BATCH_MS would only add latency.
+IDLE_GAP_S = 0.003
 BACKOFF_MAX_S = 30.0
 # Errors that mean "the database is not there right now", not "this input is bad".
 _DB_UNAVAILABLE = (OperationalError, InterfaceError)
@@ -113,7 +117,7 @@ class IngestLoop:
             if remaining <= 0:
                 break
             try:
-                batch.append(self.inbox.get(timeout=remaining))
+                batch.append(self.inbox.get(timeout=min(remaining, IDLE_GAP_S)))
             except queue.Empty:
                 break
         return batch
@@ -215,6 +219,8 @@ class IngestLoop:
                 log.error("broker unavailable (%s); retrying in %.1fs", exc, delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, BACKOFF_MAX_S)
+        if self.stopping:
+            return
         topics = contract_topics(self.config.prefix, self.config.shared_group)
         self.client.subscribe(topics, qos=1)
         log.info("ingest %s listening on %s", self.name, ", ".join(topics))
