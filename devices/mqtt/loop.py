@@ -3,9 +3,9 @@
 paho's network thread only puts messages on a queue; this loop (the main thread) takes a
 batch (N messages, T ms after the first, or a pause in the stream, whichever comes
 first), hands it to pipeline.handle_batch, publishes the answers, and only then acknowledges
-the messages to the broker. A database outage stops acknowledging and retries the same batch with backoff; the
-broker keeps everything unacknowledged, so nothing is lost. A stop request (SIGTERM/SIGINT
-set a flag) lets the current batch finish before disconnecting.
+the messages to the broker. A database outage stops acknowledging and retries the same batch
+with backoff; the broker keeps everything unacknowledged, so nothing is lost. A stop request
+(SIGTERM/SIGINT set a flag) lets the current batch finish before disconnecting.
 """
 
 from __future__ import annotations
