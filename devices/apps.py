@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class DevicesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "devices"
+
+    def ready(self) -> None:
+        from devices import signals  # noqa: F401 - connects the receivers

@@ -150,6 +150,9 @@ class RawEvent(models.Model):
     )
     received_at = models.DateTimeField()
     payload = models.JSONField()
+    # A random number per ingest batch: after an INSERT IGNORE the batch reads its keys back and
+    # knows which rows it created itself, even when another worker stored the same key meanwhile.
+    ingest_batch = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["ts", "id"]
@@ -186,3 +189,23 @@ class RejectedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic}: {self.reason}"
+
+
+class IngestWorker(models.Model):
+    """What an ingest process last said about itself, for /health and the admin."""
+
+    name = models.CharField(max_length=128, unique=True)
+    started_at = models.DateTimeField()
+    last_tick_at = models.DateTimeField()
+    pending = models.PositiveIntegerField(default=0, help_text="Messages received, not yet acked.")
+    oldest_pending_at = models.DateTimeField(null=True, blank=True)
+    stored_total = models.PositiveBigIntegerField(default=0)
+    duplicate_total = models.PositiveBigIntegerField(default=0)
+    rejected_total = models.PositiveBigIntegerField(default=0)
+    stopped = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,24 +1,102 @@
-"""/health: is each part ZIAS depends on reachable? 200 when all are, 503 naming the failures."""
+"""/health: is each part ZIAS depends on reachable? 200 when all are, 503 naming the failures.
+
+Checks the database, Redis (when REDIS_URL is set), the broker (a quick MQTT connect when
+MQTT_URL is set) and the ingest loop's lag, from the state each ingest process records on
+its periodic tick (devices.IngestWorker).
+"""
 
 from __future__ import annotations
 
-from django.db import connection
+import os
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+
+# The ingest is lagging when its last tick, or its oldest unacknowledged message, is older
+# than this many tick intervals.
+LAG_TICKS = 6
+PROBE_TIMEOUT_S = 2.0
 
 
-def _database_ok() -> bool:
+def _database() -> dict[str, Any]:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        return True
-    except Exception:  # any driver error means "not reachable" here
-        return False
+        return {"ok": True}
+    except DatabaseError as exc:
+        return {"ok": False, "error": str(exc)[:200]}
+
+
+def _redis() -> dict[str, Any] | None:
+    if not settings.REDIS_URL:
+        return None
+    import redis
+
+    try:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=PROBE_TIMEOUT_S, socket_connect_timeout=1
+        )
+        client.ping()
+        client.close()
+        return {"ok": True}
+    except redis.RedisError as exc:
+        return {"ok": False, "error": str(exc)[:200]}
+
+
+def _broker() -> dict[str, Any] | None:
+    if not settings.MQTT_URL:
+        return None
+    from devices.mqtt.client import MqttError, client_from_settings
+
+    client = client_from_settings(f"{settings.MQTT_CLIENT_ID}-health-{os.getpid()}")
+    try:
+        client.connect(timeout=PROBE_TIMEOUT_S)
+        client.disconnect()
+        return {"ok": True}
+    except MqttError as exc:
+        return {"ok": False, "error": str(exc)[:200]}
+
+
+def _ingest() -> dict[str, Any]:
+    from devices.models import IngestWorker
+
+    now = timezone.now()
+    limit = timedelta(seconds=settings.INGEST_TICK_SECONDS * LAG_TICKS)
+    try:
+        workers = list(IngestWorker.objects.filter(stopped=False))
+    except DatabaseError as exc:
+        return {"ok": False, "error": str(exc)[:200]}
+    if not workers:
+        return {"ok": False, "error": "no ingest process is running", "workers": []}
+    report = []
+    for worker in workers:
+        lag = (now - worker.oldest_pending_at).total_seconds() if worker.oldest_pending_at else 0
+        report.append(
+            {
+                "name": worker.name,
+                "last_tick_at": worker.last_tick_at.isoformat(),
+                "pending": worker.pending,
+                "lag_s": round(max(lag, 0.0), 3),
+                "ok": now - worker.last_tick_at <= limit and lag <= limit.total_seconds(),
+            }
+        )
+    return {"ok": any(w["ok"] for w in report), "workers": report}
 
 
 def health(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _database_ok()}
-    healthy = all(checks.values())
+    checks = {
+        "database": _database(),
+        "redis": _redis(),
+        "broker": _broker(),
+        "ingest": _ingest(),
+    }
+    checks = {name: result for name, result in checks.items() if result is not None}
+    failing = [name for name, result in checks.items() if not result["ok"]]
     return JsonResponse(
-        {"status": "ok" if healthy else "failing", "checks": checks},
-        status=200 if healthy else 503,
+        {"status": "failing" if failing else "ok", "failing": failing, "checks": checks},
+        status=503 if failing else 200,
     )

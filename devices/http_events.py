@@ -1,0 +1,115 @@
+"""POST /api/v1/attendance/event: reader events over HTTP, through the same pipeline as MQTT.
+
+A reader authenticates with HTTP Basic (its device id and MQTT password) and may post only
+its own events; staff (JWT or session) post on a reader's behalf with `?device=<id>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import OperationalError
+from rest_framework import status
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from devices.credentials import verify_password
+from devices.models import Reader
+from devices.mqtt.contract import is_sender_id
+from devices.mqtt.pipeline import IncomingMessage, handle_batch
+
+
+@dataclass(frozen=True)
+class DevicePrincipal:
+    """request.user for a reader that authenticated with its own credentials."""
+
+    device_id: str
+    is_authenticated: bool = True
+    is_staff: bool = False
+    is_active: bool = True
+
+
+class ReaderBasicAuthentication(BaseAuthentication):
+    """HTTP Basic with a reader's device id and its MQTT password (checked against the hash)."""
+
+    def authenticate(self, request: Request) -> tuple[DevicePrincipal, None] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != b"basic":
+            return None
+        try:
+            device_id, _, password = (
+                base64.b64decode(header[1], validate=True).decode("utf-8").partition(":")
+            )
+        except (IndexError, binascii.Error, UnicodeDecodeError):
+            raise AuthenticationFailed("malformed Basic credentials") from None
+        stored = (
+            Reader.objects.filter(device_id=device_id)
+            .values_list("mqtt_password_hash", flat=True)
+            .first()
+        )
+        if not stored or not verify_password(password, stored):
+            raise AuthenticationFailed("unknown device or wrong password")
+        return DevicePrincipal(device_id), None
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Basic realm="zias devices"'
+
+
+class IsReaderOrStaff(BasePermission):
+    message = "a reader's own credentials or a staff account is required"
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        user = request.user
+        return isinstance(user, DevicePrincipal) or bool(user and user.is_staff)
+
+
+class AttendanceEventView(APIView):
+    authentication_classes = [
+        ReaderBasicAuthentication,
+        *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
+    ]
+    permission_classes = [IsReaderOrStaff]
+
+    def post(self, request: Request) -> Response:
+        device = request.query_params.get("device", "")
+        if isinstance(request.user, DevicePrincipal):
+            if device and device != request.user.device_id:
+                return Response(
+                    {"detail": "a reader may post only its own events"},
+                    status=status.HTTP_403_FORBIDDEN,
+                )
+            device = request.user.device_id
+        elif not is_sender_id(device):
+            return Response(
+                {"detail": "staff must name the reader: ?device=<device id>"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        message = IncomingMessage(
+            topic=f"{settings.MQTT_TOPIC_PREFIX}/devices/{device}/events",
+            payload=request.body,
+            origin=f"http:{device}",
+        )
+        try:
+            outcome = handle_batch([message])
+        except OperationalError:
+            return Response(
+                {"detail": "the database is unavailable; send again later"},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        answers = [ack.body for ack in outcome.acks]
+        refused = [r for r in outcome.rejections if r.whole_message]
+        nothing_valid = outcome.rejections and not outcome.stored and not outcome.duplicates
+        if refused or nothing_valid:
+            reason = (refused or outcome.rejections)[0].reason
+            return Response(
+                {"detail": reason, "answers": answers}, status=status.HTTP_400_BAD_REQUEST
+            )
+        return Response({"answers": answers})

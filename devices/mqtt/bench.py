@@ -1,0 +1,301 @@
+"""The pieces of `manage.py bench_ingest`: fixtures, the three consumers it compares, timing.
+
+- the real pipeline: IngestLoop (batches, manual ack after commit, engine, answers);
+- a naive baseline: one ORM save per message in paho's callback, automatic ack;
+- the raw limit: paho straight into multi-row inserts, no validation, no engine.
+The publisher is always a separate process (devices.mqtt.bench_publisher).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.db import connection
+from django.utils import timezone
+
+from attendance.models import Room, Student, Visit
+from devices.models import Card, RawEvent, Reader, SenderKind
+from devices.mqtt import contract
+from devices.mqtt.client import BrokerAddress, Inbound, MqttClient
+from devices.mqtt.loop import IngestLoop, LoopConfig, contract_topics
+from devices.mqtt.pipeline import BatchOutcome
+
+READER_PREFIX = "bench-r"
+ROOM_CODE = "BENCH-1"
+STUDENT_PREFIX = "BENCH-S"
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+def prepare_fixtures(readers: int, students: int) -> list[str]:
+    """Readers bench-r-000.., students with one card each; returns the card UIDs."""
+    clear_bench_events()
+    room, _ = Room.objects.get_or_create(code=ROOM_CODE, defaults={"name": "Benchmark"})
+    Visit.objects.filter(student__number__startswith=STUDENT_PREFIX).delete()
+    for i in range(readers):
+        Reader.objects.update_or_create(
+            device_id=f"{READER_PREFIX}-{i:03d}",
+            defaults={"room": room, "mode": "toggle", "enabled": True, "debounce_s": 5},
+        )
+    uids = []
+    for i in range(students):
+        student, _ = Student.objects.get_or_create(
+            number=f"{STUDENT_PREFIX}{i:05d}",
+            defaults={"first_name": "Bench", "last_name": f"Student{i}"},
+        )
+        uid = f"0B{i:06X}"
+        Card.objects.get_or_create(uid=uid, defaults={"student": student})
+        uids.append(uid)
+    return uids
+
+
+def clear_bench_events() -> None:
+    RawEvent.objects.filter(sender__startswith=READER_PREFIX).delete()
+
+
+def stored_count(run: str) -> int:
+    return RawEvent.objects.filter(
+        sender__startswith=READER_PREFIX, event_id__startswith=f"{run}-"
+    ).count()
+
+
+# --- the publisher process ------------------------------------------------------------------
+
+
+def start_publisher(
+    url: str,
+    prefix: str,
+    run: str,
+    count: int,
+    readers: int,
+    uids: Sequence[str],
+    *,
+    rate: float = 0.0,
+    rfid_share: float = 1.0,
+    acks: bool = False,
+    per_message: int = 1,
+    max_inflight: int = 20,
+) -> subprocess.Popen[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "devices.mqtt.bench_publisher",
+        url,
+        prefix,
+        run,
+        str(count),
+        str(readers),
+        f"--rate={rate}",
+        f"--rfid-share={rfid_share}",
+        f"--uids={','.join(uids)}",
+        f"--reader-prefix={READER_PREFIX}",
+        f"--per-message={per_message}",
+        f"--max-inflight={max_inflight}",
+    ] + (["--acks"] if acks else [])
+    env = {**os.environ, "PYTHONPATH": str(BASE_DIR)}
+    return subprocess.Popen(command, cwd=BASE_DIR, stdout=subprocess.PIPE, text=True, env=env)
+
+
+def publisher_report(process: subprocess.Popen[str], timeout: float) -> dict:
+    out, _ = process.communicate(timeout=timeout)
+    if process.returncode != 0:
+        raise RuntimeError(f"publisher failed with exit code {process.returncode}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+# --- consumer 1: the real pipeline ----------------------------------------------------------
+
+
+@dataclass
+class PipelineRecorder:
+    """Collects what the loop committed, for latency and exactly-once checks afterwards."""
+
+    commits: list[tuple[Sequence[Inbound], float]] = field(default_factory=list)
+    new_reports: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    handled: int = 0
+    last_commit: float = 0.0
+
+    def __call__(self, batch: Sequence[Inbound], outcome: BatchOutcome, at: float) -> None:
+        self.commits.append((batch, at))
+        for key in outcome.new_keys:
+            self.new_reports[key] = self.new_reports.get(key, 0) + 1
+        self.handled += len(batch)
+        self.last_commit = at
+
+    def commit_latencies_ms(self, run: str) -> list[float]:
+        tag = f'"id": "{run}-'.encode()
+        latencies = []
+        for batch, at in self.commits:
+            for message in batch:
+                if tag in message.payload:
+                    body = json.loads(message.payload)
+                    for event in body if isinstance(body, list) else [body]:
+                        latencies.append((at - event["sent"]) * 1000)
+        return sorted(latencies)
+
+    def repeated_new(self, run: str) -> int:
+        """Events reported as new more than once: applied twice."""
+        return sum(n - 1 for k, n in self.new_reports.items() if k[2].startswith(f"{run}-"))
+
+
+class PipelineRunner:
+    def __init__(self, url: str, prefix: str, batch_size: int, batch_ms: int) -> None:
+        self.recorder = PipelineRecorder()
+        client = MqttClient(
+            BrokerAddress.from_url(url),
+            f"bench-ingest-{os.getpid()}",
+            persistent=True,
+            manual_ack=True,
+            receive_maximum=min(65535, batch_size * 4),
+        )
+        config = LoopConfig(prefix, batch_size, batch_ms, tick_s=5, name="bench-ingest")
+        self.loop = IngestLoop(client, config, on_committed=self.recorder)
+        self.thread = threading.Thread(target=self._run, name="bench-ingest", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.loop.run()
+        finally:
+            connection.close()
+
+    def start(self) -> None:
+        self.thread.start()
+        if not self.loop.client.wait_connected(15):
+            raise RuntimeError("the ingest loop could not connect to the broker")
+        time.sleep(0.5)  # subscriptions in place
+
+    def wait_handled(self, total: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.recorder.handled >= total:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def stop(self) -> None:
+        self.loop.request_stop()
+        self.thread.join(30)
+
+
+# --- consumers 2 and 3: the naive baseline and the raw limit -------------------------------
+
+
+class NaiveConsumer:
+    """One validated ORM save per message inside paho's callback; paho acks automatically."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.saved = 0
+        self.last_save = 0.0
+        self.prefix = prefix
+        self.client = MqttClient(
+            BrokerAddress.from_url(url), f"bench-naive-{os.getpid()}", on_message=self.handle
+        )
+
+    def handle(self, message: Inbound) -> None:
+        sender = message.topic.split("/")[2]
+        now = timezone.now()
+        for event in contract.parse_reader_events(message.payload):
+            RawEvent(
+                sender_kind=SenderKind.DEVICE,
+                sender=sender,
+                event_id=event.id,
+                type=event.type,
+                ts=_ms(event.ts_ms) if event.ts_ms else now,
+                uid=event.uid or "",
+                received_at=now,
+                payload=event.raw,
+            ).save()
+            self.saved += 1
+        self.last_save = time.time()
+
+
+class RawConsumer:
+    """paho into multi-row INSERTs with no validation and no engine: the ceiling."""
+
+    def __init__(self, url: str, prefix: str, batch_size: int) -> None:
+        self.pending: list[Inbound] = []
+        self.lock = threading.Lock()
+        self.saved = 0
+        self.last_save = 0.0
+        self.batch_size = batch_size
+        self.client = MqttClient(
+            BrokerAddress.from_url(url), f"bench-raw-{os.getpid()}", on_message=self.take
+        )
+
+    def take(self, message: Inbound) -> None:
+        with self.lock:
+            self.pending.append(message)
+
+    def flush(self) -> None:
+        with self.lock:
+            batch, self.pending = self.pending, []
+        if not batch:
+            time.sleep(0.005)
+            return
+        now = timezone.now()
+        rows = []
+        for message in batch:
+            body = json.loads(message.payload)
+            for event in body if isinstance(body, list) else [body]:
+                rows.append(
+                    RawEvent(
+                        sender_kind="device",
+                        sender=message.topic.split("/")[2],
+                        event_id=event["id"],
+                        type=event["type"],
+                        ts=now,
+                        received_at=now,
+                        payload=event,
+                    )
+                )
+        RawEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=self.batch_size)
+        self.saved += len(rows)
+        self.last_save = time.time()
+
+
+def run_simple_consumer(
+    consumer: NaiveConsumer | RawConsumer,
+    publisher: subprocess.Popen[str],
+    total: int,
+    prefix: str,
+    timeout: float,
+) -> tuple[dict, float]:
+    """Returns (publisher report, events/s from the first publish to the last save)."""
+    deadline = time.monotonic() + timeout
+    while consumer.saved < total and time.monotonic() < deadline:
+        if isinstance(consumer, RawConsumer):
+            consumer.flush()
+        else:
+            time.sleep(0.02)
+    report = publisher_report(publisher, timeout=60)
+    consumer.client.disconnect()
+    elapsed = consumer.last_save - report["start"]
+    return report, consumer.saved / elapsed if elapsed > 0 else 0.0
+
+
+def connect_simple(consumer: NaiveConsumer | RawConsumer, prefix: str) -> None:
+    consumer.client.connect()
+    consumer.client.subscribe(contract_topics(prefix)[:1], qos=1)
+    time.sleep(0.5)
+
+
+def percentile(sorted_values: Sequence[float], pct: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, round(pct / 100 * (len(sorted_values) - 1)))
+    return round(sorted_values[index], 1)
+
+
+def _ms(ts_ms: int) -> datetime:
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC)

@@ -1,0 +1,254 @@
+"""The ingest loop: collect messages into batches, commit them, then answer and acknowledge.
+
+paho's network thread only puts messages on a queue; this loop (the main thread) takes a
+batch (N messages, T ms after the first, or a pause in the stream, whichever comes
+first), hands it to pipeline.handle_batch, publishes the answers, and only then acknowledges
+the messages to the broker. A database outage stops acknowledging and retries the same batch
+with backoff; the broker keeps everything unacknowledged, so nothing is lost. A stop request
+(SIGTERM/SIGINT set a flag) lets the current batch finish before disconnecting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.db import connection as db_connection
+from django.utils import timezone
+
+from attendance import services as engine
+from devices.models import IngestWorker, RejectedMessage
+from devices.mqtt.client import BrokerUnavailable, Inbound, MqttClient, MqttError
+from devices.mqtt.pipeline import BatchOutcome, Rejection, handle_batch
+from devices.mqtt.readers import mark_silent_readers_offline
+
+log = logging.getLogger("devices.ingest")
+
+BACKOFF_MIN_S = 0.5
+# A batch also closes when the stream pauses this long: a broker's in-flight window (20 on a
+# default Mosquitto) can stop the flow until this batch is acknowledged, so waiting out
+# INGEST_BATCH_MS would only add latency.
+IDLE_GAP_S = 0.003
+BACKOFF_MAX_S = 30.0
+# Errors that mean "the database is not there right now", not "this input is bad".
+_DB_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def contract_topics(prefix: str, shared_group: str = "") -> list[str]:
+    topics = [f"{prefix}/devices/+/events", f"{prefix}/devices/+/status", f"{prefix}/phones/+/ble"]
+    return [f"$share/{shared_group}/{t}" for t in topics] if shared_group else topics
+
+
+@dataclass
+class LoopConfig:
+    prefix: str
+    batch_size: int
+    batch_ms: int
+    tick_s: float
+    shared_group: str = ""
+    name: str = ""
+
+
+BatchHook = Callable[[Sequence[Inbound], BatchOutcome, float], None]
+
+
+class IngestLoop:
+    def __init__(
+        self, client: MqttClient, config: LoopConfig, on_committed: BatchHook | None = None
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.name = config.name or f"{client.client_id}@{socket.gethostname()}"
+        self.on_committed = on_committed
+        self.inbox: queue.Queue[Inbound] = queue.Queue()
+        client.on_message = self.inbox.put
+        self._stop = threading.Event()
+        self._next_tick = 0.0
+        self._started_at = timezone.now()
+        self._in_hand: list[Inbound] = []
+        self.totals = {"stored": 0, "duplicates": 0, "rejected": 0}
+
+    # --- control ------------------------------------------------------------------------
+
+    def request_stop(self, *_: object) -> None:
+        """Safe from a signal handler: only sets a flag the loop reads."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> int:
+        self._connect_with_backoff()
+        while not self.stopping:
+            self.run_once()
+        self._shutdown()
+        return 0
+
+    def run_once(self, wait_s: float = 0.2) -> int:
+        """One batch (if any arrives within wait_s), and the periodic tick when due."""
+        batch = self._collect(wait_s)
+        if batch:
+            self.process(batch)
+        if time.monotonic() >= self._next_tick:
+            self.tick()
+        return len(batch)
+
+    # --- batches ------------------------------------------------------------------------
+
+    def _collect(self, wait_s: float) -> list[Inbound]:
+        try:
+            first = self.inbox.get(timeout=wait_s)
+        except queue.Empty:
+            return []
+        batch = [first]
+        self._in_hand = batch
+        deadline = time.monotonic() + self.config.batch_ms / 1000
+        while len(batch) < self.config.batch_size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self.inbox.get(timeout=min(remaining, IDLE_GAP_S)))
+            except queue.Empty:
+                break
+        return batch
+
+    def process(self, batch: list[Inbound]) -> None:
+        outcome = self._commit_with_retry(batch)
+        if outcome is None:
+            return  # stopping while the database is away: leave it unacknowledged
+        committed_at = time.time()
+        for answer in outcome.acks:
+            try:
+                self.client.publish(answer.topic, answer.payload, qos=1)
+            except MqttError as exc:  # the broker will have the next one; the event is safe
+                log.warning("could not answer %s: %s", answer.topic, exc)
+        stale = sum(not self.client.ack(message) for message in batch)
+        if stale:
+            log.info("%d messages came on an earlier connection; the broker redelivers them", stale)
+        self._in_hand = []
+        self.totals["stored"] += outcome.stored
+        self.totals["duplicates"] += outcome.duplicates
+        self.totals["rejected"] += len(outcome.rejections)
+        if self.on_committed:
+            self.on_committed(batch, outcome, committed_at)
+
+    def _commit_with_retry(self, batch: list[Inbound]) -> BatchOutcome | None:
+        delay = BACKOFF_MIN_S
+        while True:
+            try:
+                return self._commit(batch)
+            except _DB_UNAVAILABLE as exc:
+                log.error("database unavailable (%s); retrying the batch in %.1fs", exc, delay)
+                _reset_db_connection()
+                if self._stop.wait(delay):
+                    return None
+                delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def _commit(self, batch: list[Inbound]) -> BatchOutcome:
+        try:
+            return handle_batch(batch, prefix=self.config.prefix)
+        except _DB_UNAVAILABLE:
+            raise
+        except Exception:
+            if len(batch) == 1:
+                return _quarantine(batch[0])
+            log.exception("batch of %d failed; retrying its messages one by one", len(batch))
+            merged = BatchOutcome()
+            for message in batch:
+                single = self._commit([message])
+                merged.acks += single.acks
+                merged.rejections += single.rejections
+                merged.new_keys += single.new_keys
+                merged.duplicates += single.duplicates
+            return merged
+
+    # --- periodic work ------------------------------------------------------------------
+
+    def tick(self) -> None:
+        self._next_tick = time.monotonic() + self.config.tick_s
+        now = timezone.now()
+        try:
+            mark_silent_readers_offline(now)
+            engine.periodic_tick(now)
+            self._record_state(now)
+        except DatabaseError as exc:
+            log.error("periodic tick failed (%s); next one in %ss", exc, self.config.tick_s)
+            _reset_db_connection()
+
+    def _record_state(self, now: datetime, stopped: bool = False) -> None:
+        oldest = self._oldest_pending()
+        IngestWorker.objects.update_or_create(
+            name=self.name[:128],
+            defaults={
+                "started_at": self._started_at,
+                "last_tick_at": now,
+                "pending": len(self._in_hand) + self.inbox.qsize(),
+                "oldest_pending_at": datetime.fromtimestamp(oldest, tz=UTC) if oldest else None,
+                "stored_total": self.totals["stored"],
+                "duplicate_total": self.totals["duplicates"],
+                "rejected_total": self.totals["rejected"],
+                "stopped": stopped,
+            },
+        )
+
+    def _oldest_pending(self) -> float | None:
+        if self._in_hand:
+            return self._in_hand[0].received_at
+        with self.inbox.mutex:
+            return self.inbox.queue[0].received_at if self.inbox.queue else None
+
+    # --- connection -----------------------------------------------------------------------
+
+    def _connect_with_backoff(self) -> None:
+        delay = BACKOFF_MIN_S
+        while not self.stopping:
+            try:
+                self.client.connect()
+                break
+            except BrokerUnavailable as exc:
+                log.error("broker unavailable (%s); retrying in %.1fs", exc, delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, BACKOFF_MAX_S)
+        if self.stopping:
+            return
+        topics = contract_topics(self.config.prefix, self.config.shared_group)
+        self.client.subscribe(topics, qos=1)
+        log.info("ingest %s listening on %s", self.name, ", ".join(topics))
+
+    def _shutdown(self) -> None:
+        # Messages still queued were never handled: not acknowledging them means the broker
+        # delivers them again to the next session.
+        log.info("ingest %s stopping (%s)", self.name, self.totals)
+        self.client.disconnect()
+        with contextlib.suppress(DatabaseError):
+            self._record_state(timezone.now(), stopped=True)
+
+
+def _quarantine(message: Inbound) -> BatchOutcome:
+    """A message that makes the pipeline itself fail is kept as rejected, so the loop goes on."""
+    log.exception("processing %s failed; keeping it as rejected", message.topic)
+    reason = "processing failed inside the server; kept for inspection"
+    RejectedMessage.objects.create(
+        topic=message.topic[:255],
+        reason=reason,
+        payload=message.payload[: 64 * 1024].decode("utf-8", "replace"),
+        received_at=datetime.fromtimestamp(message.received_at, tz=UTC),
+    )
+    return BatchOutcome(rejections=[Rejection(0, message.topic, "", reason, whole_message=True)])
+
+
+def _reset_db_connection() -> None:
+    """Drop a broken connection so the next query opens a new one."""
+    with contextlib.suppress(DatabaseError):
+        db_connection.close()
+    close_old_connections()

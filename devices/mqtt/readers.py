@@ -1,0 +1,67 @@
+"""Reader health: what heartbeats and the Last Will say, and who has gone silent."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+
+from devices.models import Reader
+from devices.mqtt.contract import ReaderStatus
+
+log = logging.getLogger("devices.ingest")
+
+MISSED_HEARTBEATS = 3
+
+
+def apply_reader_statuses(
+    statuses: Iterable[tuple[str, ReaderStatus, bool]], now: datetime
+) -> None:
+    """Store each reader's latest status in the batch (device id, status, was it retained).
+
+    A retained status is the broker replaying an old message on subscribe, so it updates
+    what the reader said but not when it was last seen.
+    """
+    latest: dict[str, tuple[ReaderStatus, bool]] = {}
+    for device, status, retained in statuses:
+        latest[device] = (status, retained)
+    for device, (status, retained) in latest.items():
+        fields: dict[str, object] = {"online": status.online}
+        if not retained:
+            fields["last_seen"] = now
+        for name, value in (
+            ("firmware", status.fw),
+            ("ip", status.ip),
+            ("wifi_rssi", status.rssi),
+            ("uptime_s", status.uptime_s),
+            ("queued", status.queued),
+        ):
+            if value is not None:
+                fields[name] = value
+        Reader.objects.filter(device_id=device).update(**fields)
+
+
+def mark_readers_seen(device_ids: set[str], now: datetime) -> None:
+    """A reader that just sent events is alive."""
+    if device_ids:
+        Reader.objects.filter(device_id__in=device_ids).update(last_seen=now, online=True)
+
+
+def mark_silent_readers_offline(now: datetime) -> list[str]:
+    """Readers online but silent for three heartbeats are offline; returns their ids."""
+    online = Reader.objects.filter(online=True)
+    stale: list[str] = []
+    # heartbeat_s differs per reader but takes few values: one query per value.
+    for heartbeat_s in set(online.values_list("heartbeat_s", flat=True)):
+        cutoff = now - timedelta(seconds=heartbeat_s * MISSED_HEARTBEATS)
+        stale += (
+            online.filter(heartbeat_s=heartbeat_s)
+            .filter(Q(last_seen__isnull=True) | Q(last_seen__lt=cutoff))
+            .values_list("device_id", flat=True)
+        )
+    if stale:
+        Reader.objects.filter(device_id__in=stale, online=True).update(online=False)
+        log.info("readers offline after %s missed heartbeats: %s", MISSED_HEARTBEATS, stale)
+    return stale

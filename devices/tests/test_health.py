@@ -1,0 +1,59 @@
+"""/health: database, Redis, broker and the ingest's lag; 503 names what failed."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from devices.models import IngestWorker
+from devices.mqtt.private_broker import PrivateBroker, free_port
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("devices.tests.urls")]
+
+
+@pytest.fixture
+def quiet(settings):
+    settings.REDIS_URL = ""
+    settings.MQTT_URL = ""
+
+
+def worker(**fields):
+    now = timezone.now()
+    defaults = {"started_at": now, "last_tick_at": now, "pending": 0}
+    return IngestWorker.objects.create(name=fields.pop("name", "w1"), **{**defaults, **fields})
+
+
+def test_healthy_when_database_and_a_ticking_ingest(client, quiet):
+    worker()
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["checks"]["ingest"]["workers"][0]["name"] == "w1"
+
+
+def test_no_ingest_or_a_stalled_one_is_503(client, quiet):
+    assert client.get("/health").json()["failing"] == ["ingest"]
+    worker(last_tick_at=timezone.now() - timedelta(minutes=5))
+    response = client.get("/health")
+    assert response.status_code == 503 and response.json()["failing"] == ["ingest"]
+
+
+def test_old_unacknowledged_work_is_lag(client, quiet):
+    worker(pending=40, oldest_pending_at=timezone.now() - timedelta(minutes=3))
+    body = client.get("/health").json()
+    assert body["failing"] == ["ingest"] and body["checks"]["ingest"]["workers"][0]["lag_s"] >= 180
+
+
+def test_broker_checked_when_configured(client, settings):
+    settings.REDIS_URL = ""
+    worker()
+    settings.MQTT_URL = f"mqtt://127.0.0.1:{free_port()}"
+    assert client.get("/health").json()["failing"] == ["broker"]
+    with PrivateBroker() as broker:
+        settings.MQTT_URL = broker.url
+        assert client.get("/health").status_code == 200
+
+
+def test_redis_checked_when_configured(client, quiet, settings):
+    worker()
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    assert client.get("/health").json()["failing"] == ["redis"]

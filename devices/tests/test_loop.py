@@ -1,0 +1,104 @@
+"""The loop around handle_batch: ack only after commit, database outages, poison, the tick."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import OperationalError
+from django.utils import timezone
+
+from attendance import services
+from devices.models import IngestWorker, RawEvent, Reader, RejectedMessage
+from devices.mqtt import loop as loop_module
+from devices.mqtt.loop import IngestLoop, LoopConfig, contract_topics
+from devices.tests.conftest import PREFIX, tap
+from devices.tests.test_fuzz import RecordingClient, inbound
+
+
+@pytest.fixture
+def loop():
+    return IngestLoop(
+        RecordingClient(), LoopConfig(PREFIX, batch_size=10, batch_ms=5, tick_s=60, name="t")
+    )
+
+
+def test_topics_and_shared_group():
+    assert contract_topics("zias") == [
+        "zias/devices/+/events",
+        "zias/devices/+/status",
+        "zias/phones/+/ble",
+    ]
+    assert contract_topics("zias", "g")[0] == "$share/g/zias/devices/+/events"
+
+
+def test_batches_flush_at_size_and_acks_follow_the_commit(door, loop):
+    for mid in range(1, 13):
+        loop.inbox.put(
+            inbound(json.dumps(tap(f"b-{mid}", ts=1795766462345 + mid * 10_000)).encode(), mid)
+        )
+    assert loop.run_once() == 10  # batch size
+    assert loop.client.acked == list(range(1, 11)) and RawEvent.objects.count() == 10
+    assert loop.run_once() == 2  # the rest, on the time limit
+    assert len(loop.client.published) == 12
+
+
+def test_database_outage_retries_the_batch_and_acks_only_after(door, loop, monkeypatch):
+    calls = []
+    real = loop_module.handle_batch
+
+    def flaky(batch, prefix):
+        calls.append(len(loop.client.acked))
+        if len(calls) < 3:
+            raise OperationalError("MariaDB has gone away")
+        return real(batch, prefix=prefix)
+
+    monkeypatch.setattr(loop_module, "handle_batch", flaky)
+    monkeypatch.setattr(loop_module, "_reset_db_connection", lambda: None)
+    monkeypatch.setattr(loop_module, "BACKOFF_MIN_S", 0.01)
+    loop.process([inbound(json.dumps(tap("d-1")).encode(), 7)])
+    assert calls == [0, 0, 0]  # nothing acknowledged while failing
+    assert loop.client.acked == [7] and RawEvent.objects.count() == 1
+
+
+def test_stop_during_an_outage_leaves_the_batch_unacknowledged(door, loop, monkeypatch):
+    def down(batch, prefix):
+        loop.request_stop()
+        raise OperationalError("gone")
+
+    monkeypatch.setattr(loop_module, "handle_batch", down)
+    monkeypatch.setattr(loop_module, "_reset_db_connection", lambda: None)
+    loop.process([inbound(json.dumps(tap("d-1")).encode(), 7)])
+    assert loop.client.acked == []
+
+
+def test_a_message_that_breaks_the_engine_is_kept_as_rejected_and_the_rest_go_on(
+    door, loop, monkeypatch
+):
+    real = services.apply_new_events
+
+    def picky(events):
+        if any(e.event_id == "poison" for e in events):
+            raise ValueError("engine bug")
+        return real(events)
+
+    monkeypatch.setattr(services, "apply_new_events", picky)
+    loop.process(
+        [
+            inbound(json.dumps(tap("fine")).encode(), 1),
+            inbound(json.dumps(tap("poison", uid="04BBBBBB")).encode(), 2),
+        ]
+    )
+    assert loop.client.acked == [1, 2]
+    assert list(RawEvent.objects.values_list("event_id", flat=True)) == ["fine"]
+    assert "processing failed" in RejectedMessage.objects.get().reason
+
+
+def test_tick_marks_silent_readers_offline_and_records_the_worker(door, loop):
+    Reader.objects.filter(pk=door.pk).update(
+        online=True, last_seen=timezone.now() - timedelta(hours=1)
+    )
+    loop.inbox.put(inbound(b"{}", 1))
+    loop.tick()
+    assert not Reader.objects.get(pk=door.pk).online
+    worker = IngestWorker.objects.get(name="t")
+    assert worker.pending == 1 and worker.oldest_pending_at is not None and not worker.stopped
