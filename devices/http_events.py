@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import OperationalError
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
@@ -21,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from attendance.api.schema import ErrorSerializer, ZiasAutoSchema
 from devices.credentials import verify_password
 from devices.models import Reader
 from devices.mqtt.contract import is_sender_id
@@ -71,7 +74,68 @@ class IsReaderOrStaff(BasePermission):
         return isinstance(user, DevicePrincipal) or bool(user and user.is_staff)
 
 
+class ReaderBasicScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = ReaderBasicAuthentication
+    name = "readerBasic"
+
+    def get_security_definition(self, auto_schema: object) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "A reader's device id and MQTT password.",
+        }
+
+
+_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["id", "type"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1, "maxLength": 64},
+        "ts": {"type": "integer", "description": "Unix epoch milliseconds; omit without a clock."},
+        "type": {"type": "string", "enum": ["rfid", "pir"]},
+        "uid": {"type": "string", "description": "Card UID, hex, 4/7/10 bytes (rfid)."},
+        "dir": {"type": "string", "enum": ["in", "out"]},
+        "sensor": {"type": "string", "enum": ["outer", "inner"]},
+        "state": {"type": "integer", "enum": [0, 1]},
+    },
+}
+_ANSWERS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "answers": {
+            "type": "array",
+            "description": "One answer per rfid event, as on the MQTT .../ack topic.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "result": {"type": "string"},
+                    "dir": {"type": "string"},
+                    "display": {"type": "string"},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+        "detail": {"type": "string"},
+    },
+}
+
+
+@extend_schema(
+    tags=["attendance"],
+    summary="Reader events over HTTP (same validation and pipeline as MQTT)",
+    request={
+        "application/json": {
+            "oneOf": [_EVENT_SCHEMA, {"type": "array", "maxItems": 100, "items": _EVENT_SCHEMA}]
+        }
+    },
+    parameters=[
+        OpenApiParameter("device", str, description="Staff only: the reader the events come from.")
+    ],
+    responses={200: _ANSWERS_SCHEMA, 400: _ANSWERS_SCHEMA, 503: ErrorSerializer},
+)
 class AttendanceEventView(APIView):
+    schema = ZiasAutoSchema()
     authentication_classes = [
         ReaderBasicAuthentication,
         *api_settings.DEFAULT_AUTHENTICATION_CLASSES,

@@ -46,6 +46,7 @@ v1: list[URLPattern | URLResolver] = [
     re_path(r"^attendance/summary/(?P<student>[^/]+)/?$", SummaryView.as_view(), name="summary"),
     re_path(r"^attendance/realtime/(?P<room>[^/]+)/?$", RealtimeView.as_view(), name="realtime"),
     re_path(r"^phones/?$", PhoneRegistrationView.as_view(), name="phones"),
+    path("", include("devices.urls")),  # attendance/event: the HTTP side of the ingest
     path("", include(router.urls)),
 ]
 

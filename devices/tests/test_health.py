@@ -8,7 +8,7 @@ from django.utils import timezone
 from devices.models import IngestWorker
 from devices.mqtt.private_broker import PrivateBroker, free_port
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("devices.tests.urls")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from devices.models import RawEvent, Reader, RejectedMessage
 from devices.tests.conftest import tap
 from tests.factories import make_reader, make_user
 
-pytestmark = pytest.mark.urls("devices.tests.urls")
 PASSWORD = "reader-secret-1"
 
 
