@@ -398,10 +398,19 @@ class ProxyFlag(models.Model):
     at = models.DateTimeField()
     evidence = models.JSONField(default=dict)
     detail = models.CharField(max_length=300)
+    key = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Names the evidence a derived flag is about, so recomputing replaces it.",
+    )
 
     class Meta:
         ordering = ["-at"]
-        indexes = [models.Index(fields=["student", "at"], name="flag_student_at")]
+        indexes = [
+            models.Index(fields=["student", "at"], name="flag_student_at"),
+            models.Index(fields=["key"], name="flag_key"),
+            models.Index(fields=["session", "student"], name="flag_session_student"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"

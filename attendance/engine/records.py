@@ -1,0 +1,188 @@
+"""Attendance records for (session, student) pairs, recomputed from the stored visits.
+
+Each change to an existing record bumps its revision and keeps what it was before in a
+RecordRevision. A record a person set (`manual`) keeps its status; only `computed_status`
+follows the evidence, so the disagreement stays visible.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+
+from attendance.engine.loading import SessionRow, session_rows
+from attendance.models import (
+    AttendanceRecord,
+    Enrolment,
+    ProxyFlag,
+    RecordRevision,
+    Visit,
+)
+from attendance.rules.evidence import VisitSpan
+from attendance.rules.proxy import TAP_MISSING
+from attendance.rules.records import compute_record
+
+Pair = tuple[int, int]
+DERIVED_FIELDS = (
+    "computed_status",
+    "status",
+    "first_seen",
+    "last_seen",
+    "minutes_present",
+    "flags",
+)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    room: str
+    session_id: int
+    student_id: int
+    status: str
+
+
+def recompute_records(
+    pairs: Iterable[Pair],
+    now: datetime,
+    cause: str,
+    finalise: Iterable[int] = (),
+) -> list[StatusChange]:
+    """Recompute these records from visits and flags; save only what changed."""
+    pairs = set(pairs)
+    finalise = set(finalise)
+    if not pairs:
+        return []
+    sessions = {s.id: s for s in session_rows(Q(id__in={p[0] for p in pairs}))}
+    students = {p[1] for p in pairs}
+    enrolled = set(
+        Enrolment.objects.filter(
+            course_id__in={s.course_id for s in sessions.values()}, student_id__in=students
+        ).values_list("course_id", "student_id")
+    )
+    pairs = {p for p in pairs if p[0] in sessions and (sessions[p[0]].course_id, p[1]) in enrolled}
+    if not pairs:
+        return []
+    visits = _visits(pairs, sessions)
+    held_flags = _held_flags(pairs)
+    existing = {
+        (r.session_id, r.student_id): r
+        for r in AttendanceRecord.objects.filter(_pair_query(pairs, "session_id", "student_id"))
+    }
+    creates, updates, revisions, changes = [], [], [], []
+    tap_missing: list[ProxyFlag] = []
+    for session_id, student_id in sorted(pairs):
+        session = sessions[session_id]
+        outcome = compute_record(session.info, visits.get((student_id, session.room), []), now)
+        if TAP_MISSING in outcome.flags:
+            tap_missing.append(_tap_missing_flag(session, student_id, outcome.first_seen))
+        flags = sorted(set(outcome.flags) | held_flags.get((session_id, student_id), set()))
+        record = existing.get((session_id, student_id))
+        if record is None:
+            record = AttendanceRecord(session_id=session_id, student_id=student_id)
+            _apply(record, outcome, flags, session_id in finalise)
+            creates.append(record)
+            changes.append(StatusChange(session.room, session_id, student_id, record.status))
+            continue
+        before = {f: getattr(record, f) for f in DERIVED_FIELDS}
+        old_status, was_final = record.status, record.finalised
+        _apply(record, outcome, flags, session_id in finalise)
+        if before != {f: getattr(record, f) for f in DERIVED_FIELDS}:
+            revisions.append(_revision_of(record, before, cause))
+            record.revision += 1
+            updates.append(record)
+            if record.status != old_status:
+                changes.append(StatusChange(session.room, session_id, student_id, record.status))
+        elif record.finalised != was_final:
+            updates.append(record)
+    AttendanceRecord.objects.bulk_create(creates)
+    AttendanceRecord.objects.bulk_update(updates, [*DERIVED_FIELDS, "revision", "finalised"])
+    RecordRevision.objects.bulk_create(revisions)
+    _replace_tap_missing(pairs, tap_missing)
+    return changes
+
+
+def _apply(record: AttendanceRecord, outcome, flags: list[str], finalise: bool) -> None:  # type: ignore[no-untyped-def]
+    record.computed_status = outcome.status
+    if not record.manual:
+        record.status = outcome.status
+    record.first_seen = outcome.first_seen
+    record.last_seen = outcome.last_seen
+    record.minutes_present = outcome.minutes_present
+    record.flags = flags
+    record.finalised = record.finalised or finalise
+
+
+def _revision_of(record: AttendanceRecord, before: dict, cause: str) -> RecordRevision:
+    return RecordRevision(
+        record=record,
+        revision=record.revision,
+        status=before["status"],
+        minutes_present=before["minutes_present"],
+        first_seen=before["first_seen"],
+        last_seen=before["last_seen"],
+        flags=before["flags"],
+        cause=cause[:200],
+    )
+
+
+def _pair_query(pairs: set[Pair], session_field: str, student_field: str) -> Q:
+    """One clause per session: (session = s and student in (...)) or ..."""
+    by_session: dict[int, set[int]] = defaultdict(set)
+    for session_id, student_id in pairs:
+        by_session[session_id].add(student_id)
+    query = Q()
+    for session_id, students in by_session.items():
+        query |= Q(**{session_field: session_id, f"{student_field}__in": students})
+    return query
+
+
+def _visits(pairs: set[Pair], sessions: dict[int, SessionRow]) -> dict[tuple[int, str], list]:
+    """Every visit (any source) of these students in these rooms around these sessions."""
+    used = [sessions[s] for s in {p[0] for p in pairs}]
+    lo = min(s.info.starts_at - timedelta(minutes=s.info.policy.early_minutes) for s in used)
+    hi = max(s.info.ends_at for s in used)
+    rows = Visit.objects.filter(
+        Q(left_at__isnull=True) | Q(left_at__gte=lo),
+        student_id__in={p[1] for p in pairs},
+        room_id__in={s.room_id for s in used},
+        entered_at__lte=hi,
+    ).values_list("student_id", "room__code", "entered_at", "left_at", "source")
+    found: dict[tuple[int, str], list[VisitSpan]] = defaultdict(list)
+    for student_id, room, entered, left, source in rows:
+        found[(student_id, room)].append(VisitSpan(room, entered, left, source))
+    return found
+
+
+def _held_flags(pairs: set[Pair]) -> dict[Pair, set[str]]:
+    """Flags saved for these (session, student) pairs by any rule except the one we derive."""
+    held: dict[Pair, set[str]] = defaultdict(set)
+    rows = ProxyFlag.objects.filter(_pair_query(pairs, "session_id", "student_id")).exclude(
+        kind=TAP_MISSING
+    )
+    for session_id, student_id, kind in rows.values_list("session_id", "student_id", "kind"):
+        held[(session_id, student_id)].add(kind)
+    return held
+
+
+def _tap_missing_flag(session: SessionRow, student_id: int, seen: datetime | None) -> ProxyFlag:
+    return ProxyFlag(
+        kind=TAP_MISSING,
+        key=f"{TAP_MISSING}:{session.id}",
+        student_id=student_id,
+        room_id=session.room_id,
+        session_id=session.id,
+        at=seen or session.info.starts_at,
+        detail="present by BLE only; the course requires a card tap",
+        evidence={"session": session.id, "room": session.room, "sources": ["ble"]},
+    )
+
+
+def _replace_tap_missing(pairs: set[Pair], rows: list[ProxyFlag]) -> None:
+    old = ProxyFlag.objects.filter(_pair_query(pairs, "session_id", "student_id"), kind=TAP_MISSING)
+    if rows or old.exists():
+        old.delete()
+        ProxyFlag.objects.bulk_create(rows)
