@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from attendance import live
-from attendance.engine.crowd import rejudge_multi_card
+from attendance.engine.crowd import NEIGHBOURHOOD, rejudge_multi_card
 from attendance.engine.days import local_day
 from attendance.engine.doors import Move, replay_student_days
 from attendance.engine.loading import (
+    Neighbourhood,
     cards_by_uid,
     cards_of_students,
+    neighbourhood,
     readers_by_device,
-    taps_near,
     windows_around,
 )
 from attendance.engine.records import StatusChange, recompute_records
@@ -69,7 +70,8 @@ def apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAns
         return {}
     cards = cards_by_uid(e.uid for e in taps)
     answers: dict[tuple[str, str], TapAnswer] = {}
-    student_days = set()
+    # Each student-day is replayed from its earliest new tap on.
+    replay_from: dict[tuple[int, date], datetime] = {}
     for e in taps:
         card = cards.get(e.uid)
         if card is None:
@@ -77,47 +79,68 @@ def apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAns
         elif not card.counts_at(e.ts):
             answers[(e.sender, e.event_id)] = TapAnswer(e.event_id, "revoked_card")
         else:
-            student_days.add((card.student_id, local_day(e.ts)))
-    student_days |= _days_revised_by_motion(motions)
+            _earliest(replay_from, (card.student_id, local_day(e.ts)), e.ts)
+    moments = [(e.sender, e.ts) for e in door_events]
+    near = neighbourhood(windows_around(moments, NEIGHBOURHOOD, NEIGHBOURHOOD))
+    for student_day, moment in _days_revised_by_motion(motions, near).items():
+        _earliest(replay_from, student_day, moment)
     new_keys = {EventKey(e.ts, e.sender, e.event_id) for e in taps}
-    door = replay_student_days(student_days, now, new_keys)
+    door = replay_student_days(replay_from, now, new_keys, near)  # type: ignore[arg-type]
     for e in taps:
         if (e.sender, e.event_id) in answers:
             continue
         verdict = door.verdicts.get(EventKey(e.ts, e.sender, e.event_id))
-        display = cards[e.uid].display
         if verdict is None:  # a tap from a device that is not a registered reader
             answers[(e.sender, e.event_id)] = TapAnswer(
                 e.event_id, "invalid", reason="not a registered reader"
             )
         else:
             answers[(e.sender, e.event_id)] = TapAnswer(
-                e.event_id, verdict.result, verdict.dir, display
+                e.event_id, verdict.result, verdict.dir, cards[e.uid].display
             )
-    pairs = door.record_pairs | rejudge_multi_card((e.sender, e.ts) for e in door_events)
-    cause = _cause(events, door.late_students)
-    changes = recompute_records(pairs, now, cause)
+    pairs = door.record_pairs | rejudge_multi_card(moments, near)
+    changes = recompute_records(
+        pairs, now, _cause(events, door.late_students), revising=door.late_students
+    )
     _publish(door.moves, changes)
     return answers
 
 
-def _days_revised_by_motion(motions: Sequence[RawEvent]) -> set[tuple[int, object]]:
-    """Taps on PIR readers near new motion events may change direction: replay their days."""
+def _earliest(
+    found: dict[tuple[int, date], datetime], key: tuple[int, date], moment: datetime
+) -> None:
+    if key not in found or moment < found[key]:
+        found[key] = moment
+
+
+def _days_revised_by_motion(
+    motions: Sequence[RawEvent], near: Neighbourhood
+) -> dict[tuple[int, date], datetime]:
+    """Taps on PIR readers near new motion may change direction: replay from the earliest."""
     if not motions:
-        return set()
+        return {}
     readers = readers_by_device({e.sender for e in motions})
-    near = [
-        (e.sender, e.ts) for e in motions if e.sender in readers and readers[e.sender].mode == "pir"
+    windows = windows_around(
+        [
+            (e.sender, e.ts)
+            for e in motions
+            if e.sender in readers and readers[e.sender].mode == "pir"
+        ],
+        PIR_ORDER_WINDOW,
+        PIR_ORDER_WINDOW,
+    )
+    affected = [
+        t for t in near.taps if any(lo <= t.ts <= hi for lo, hi in windows.get(t.sender, ()))
     ]
-    stored = taps_near(windows_around(near, PIR_ORDER_WINDOW, PIR_ORDER_WINDOW))
-    if not stored:
-        return set()
-    cards = cards_by_uid({t.uid for t in stored})
-    return {
-        (cards[t.uid].student_id, local_day(t.ts))
-        for t in stored
-        if t.uid in cards and cards[t.uid].counts_at(t.ts)
-    }
+    if not affected:
+        return {}
+    cards = cards_by_uid({t.uid for t in affected})
+    found: dict[tuple[int, date], datetime] = {}
+    for t in affected:
+        card = cards.get(t.uid)
+        if card is not None and card.counts_at(t.ts):
+            _earliest(found, (card.student_id, local_day(t.ts)), t.ts)
+    return found
 
 
 def _cause(events: Sequence[RawEvent], late_students: set[int]) -> str:

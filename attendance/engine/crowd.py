@@ -2,8 +2,8 @@
 
 A tap's finding depends on taps within the window and motion within twice the window, so
 a new tap or motion event at t can change the findings of taps within 2 * window of t;
-those taps are judged again from everything stored within 4 * window, and their findings
-replaced (keyed by the tap).
+those taps are judged again from everything stored within 4 * window (the batch's
+neighbourhood, loaded once by the caller), and their findings replaced (keyed by the tap).
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from django.db.models import Q
 
 from attendance.engine import flags as flag_store
 from attendance.engine.loading import (
+    Neighbourhood,
     StoredTap,
     cards_by_uid,
-    motions_near,
     readers_by_device,
     session_rows,
-    taps_near,
     windows_around,
 )
 from attendance.rules.evidence import EventKey
@@ -36,26 +35,27 @@ from attendance.rules.proxy import (
 Pair = tuple[int, int]
 
 
-def rejudge_multi_card(events: Iterable[tuple[str, datetime]]) -> set[Pair]:
-    """Re-judge the taps near these (reader, moment) events; the record pairs touched."""
-    events = list(events)
-    if not events:
-        return set()
+# How far around new events the batch loads its neighbourhood: enough for this rule
+# (4 windows) and for the PIR order around taps near new motion (2 PIR windows).
+NEIGHBOURHOOD = 4 * MULTI_CARD_WINDOW
+
+
+def rejudge_multi_card(events: Iterable[tuple[str, datetime]], near: Neighbourhood) -> set[Pair]:
+    """Re-judge the taps near these (reader, moment) events; the record pairs touched.
+
+    `near` must hold the stored events within NEIGHBOURHOOD of them.
+    """
     window = MULTI_CARD_WINDOW
-    stored = taps_near(windows_around(events, 4 * window, 4 * window))
-    if not stored:
-        return set()
     near_new = windows_around(events, 2 * window, 2 * window)
-    about = [t for t in stored if any(lo <= t.ts <= hi for lo, hi in near_new.get(t.sender, ()))]
-    crowded = _with_company(stored, about, window)
-    keys = {f"{MULTI_CARD}:{t.sender}/{t.event_id}" for t in crowded}
+    about = [t for t in near.taps if any(lo <= t.ts <= hi for lo, hi in near_new.get(t.sender, ()))]
+    crowded = _with_company(near.taps, about, window)
     if not crowded:
         return set()  # no tap has another card near it: nothing can be flagged or unflagged
-    motions = motions_near(windows_around(events, 4 * window, 4 * window))
+    keys = {f"{MULTI_CARD}:{t.sender}/{t.event_id}" for t in crowded}
     readers = readers_by_device({t.sender for t in crowded})
-    cards = cards_by_uid({t.uid for t in stored})
+    cards = cards_by_uid({t.uid for t in near.taps if t.sender in readers})
     per_reader: dict[str, list[ReaderTap]] = defaultdict(list)
-    for t in stored:
+    for t in near.taps:
         card = cards.get(t.uid)
         if card is not None and card.counts_at(t.ts):
             per_reader[t.sender].append(
@@ -67,7 +67,7 @@ def rejudge_multi_card(events: Iterable[tuple[str, datetime]]) -> set[Pair]:
             sender,
             reader.room,
             per_reader[sender],
-            motions.get(sender, []),
+            near.motions.get(sender, []),
             [EventKey(t.ts, t.sender, t.event_id) for t in crowded if t.sender == sender],
             window,
         )

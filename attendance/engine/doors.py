@@ -19,6 +19,7 @@ from attendance.engine import flags as flag_store
 from attendance.engine.days import day_bounds, local_day
 from attendance.engine.loading import (
     CardInfo,
+    Neighbourhood,
     ReaderInfo,
     SessionRow,
     cards_of_students,
@@ -28,8 +29,9 @@ from attendance.engine.loading import (
     taps_of_cards_on_days,
     windows_around,
 )
+from attendance.engine.saving import save_changed
 from attendance.models import Room, Student, Visit, VisitSource
-from attendance.rules.door import PIR_ORDER_WINDOW
+from attendance.rules.door import PIR_ORDER_WINDOW, Motion
 from attendance.rules.evidence import EventKey, Tap, TapVerdict, VisitSpan
 from attendance.rules.proxy import (
     IMPOSSIBLE_TRAVEL,
@@ -37,7 +39,7 @@ from attendance.rules.proxy import (
     TravelModel,
     impossible_travel_findings,
 )
-from attendance.rules.visits import DayFrame, plan_day
+from attendance.rules.visits import DayFrame, accepted_taps, checkpoint, plan_day
 
 StudentDay = tuple[int, date]
 Pair = tuple[int, int]  # (session id, student id)
@@ -74,51 +76,59 @@ def travel_model() -> TravelModel:
 
 
 def replay_student_days(
-    student_days: set[StudentDay], now: datetime, new_keys: set[EventKey] = frozenset()
+    student_days: set[StudentDay] | dict[StudentDay, datetime | None],
+    now: datetime,
+    new_keys: set[EventKey] = frozenset(),
+    known: Neighbourhood | None = None,
 ) -> DoorOutcome:
-    """Recompute the door visits of these student-days; `new_keys` are the batch's taps."""
+    """Recompute the door visits of these student-days; `new_keys` are the batch's taps.
+
+    Given a dict, each student-day is replayed from its moment on (a checkpoint rebuilt from
+    the stored visits), else from the start of the day. `known` holds motion events the
+    caller already loaded.
+    """
     outcome = DoorOutcome()
     if not student_days:
         return outcome
-    students = sorted({s for s, _ in student_days})
+    since = student_days if isinstance(student_days, dict) else dict.fromkeys(student_days)
+    students = sorted({s for s, _ in since})
     # Serialise workers on the same students: the replay reads then writes their day.
     list(Student.objects.select_for_update().filter(id__in=students).values_list("id"))
     cards = cards_of_students(students)
-    days = {d for _, d in student_days}
+    days = {d for _, d in since}
     stored = taps_of_cards_on_days(cards, days)
     readers = readers_by_device({t.sender for t in stored})
-    taps = _resolve(stored, cards, readers, student_days)
-    pir_readers = {r.device_id for r in readers.values() if r.mode == "pir"}
-    motions = motions_near(
-        windows_around(
-            ((t.sender, t.ts) for ts in taps.values() for t in ts if t.sender in pir_readers),
-            PIR_ORDER_WINDOW,
-            PIR_ORDER_WINDOW,
-        )
-    )
+    taps = _resolve(stored, cards, readers, set(since))
+    replayed = {sd: _from(taps.get(sd, []), moment) for sd, moment in since.items()}
+    motions = _motions_for([t for ts in replayed.values() for t in ts if t.mode == "pir"], known)
     room_ids = {r.room_id for r in readers.values()}
     sessions = sessions_in_rooms_on_days(room_ids, days)
     rooms = _rooms(readers, sessions)
-    existing = _door_visits(student_days)
+    existing = _door_visits(set(since))
+    places = {code: place for code, (_, place) in rooms.items()}
     model = travel_model()
 
     creates, updates, deletes = [], [], []
     findings_by_day = {}
-    for student, day in sorted(student_days):
+    for (student, day), moment in sorted(since.items(), key=lambda item: item[0]):
         day_taps = taps.get((student, day), [])
-        frame = _frame(day, sessions)
-        plan = plan_day(day_taps, motions, frame, now)
-        outcome.verdicts.update(plan.verdicts)
         old = existing.get((student, day), [])
-        c, u, d, changed = _diff(student, old, plan.visits, rooms)
+        start = None
+        if moment is not None:
+            before = [t for t in day_taps if t.ts < moment]
+            start = checkpoint([_span_of(v) for v in old], before, moment)
+            old = [v for v in old if v.left_at is None or v.left_at >= moment]
+        plan = plan_day(replayed[(student, day)], motions, _frame(day, sessions), now, start)
+        outcome.verdicts.update(plan.verdicts)
+        fresh = plan.visits[len(start.finished) if start else 0 :]
+        c, u, d, changed = _diff(student, old, fresh, rooms)
         creates += c
         updates += u
         deletes += d
         for span in changed:
             outcome.record_pairs |= _pairs_overlapping(student, span, sessions, now)
-        accepted = [t for t in day_taps if plan.verdicts[t.key].result == "accepted"]
         findings_by_day[(student, day)] = impossible_travel_findings(
-            accepted, {code: place for code, (_, place) in rooms.items()}, model
+            accepted_taps(day_taps), places, model
         )
         if day_taps and _is_late(day_taps, new_keys):
             outcome.late_students.add(student)
@@ -127,11 +137,34 @@ def replay_student_days(
 
     Visit.objects.filter(id__in=deletes).delete()
     Visit.objects.bulk_create(creates)
-    Visit.objects.bulk_update(updates, ["left_at", "closed_by_system", "close_reason"])
+    save_changed(Visit, updates, ["left_at", "closed_by_system", "close_reason"])
     outcome.record_pairs |= flag_store.replace_day_findings(
         IMPOSSIBLE_TRAVEL, findings_by_day, rooms, sessions
     )
     return outcome
+
+
+def _from(day_taps: list[Tap], moment: datetime | None) -> list[Tap]:
+    return day_taps if moment is None else [t for t in day_taps if t.ts >= moment]
+
+
+def _motions_for(pir_taps: list[Tap], known: Neighbourhood | None) -> dict[str, list[Motion]]:
+    """Motion around these taps: from what the caller loaded, querying only what it lacks."""
+    motions: dict[str, list[Motion]] = defaultdict(list)
+    missing = []
+    for tap in pir_taps:
+        lo, hi = tap.ts - PIR_ORDER_WINDOW, tap.ts + PIR_ORDER_WINDOW
+        if known is None or not known.covers(tap.sender, lo, hi):
+            missing.append((tap.sender, tap.ts))
+    if known is not None:
+        for sender, found in known.motions.items():
+            motions[sender] += found
+    if missing:
+        for sender, found in motions_near(
+            windows_around(missing, PIR_ORDER_WINDOW, PIR_ORDER_WINDOW)
+        ).items():
+            motions[sender] += found  # overlaps only repeat a motion: order is unaffected
+    return motions
 
 
 def _resolve(

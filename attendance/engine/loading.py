@@ -121,6 +121,37 @@ def motions_near(windows: dict[str, list[tuple[datetime, datetime]]]) -> dict[st
     return found
 
 
+@dataclass
+class Neighbourhood:
+    """Every door event stored on some readers within some windows (one query)."""
+
+    windows: dict[str, list[tuple[datetime, datetime]]]
+    taps: list[StoredTap]
+    motions: dict[str, list[Motion]]
+
+    def covers(self, sender: str, lo: datetime, hi: datetime) -> bool:
+        return any(a <= lo and hi <= b for a, b in self.windows.get(sender, ()))
+
+
+def neighbourhood(windows: dict[str, list[tuple[datetime, datetime]]]) -> Neighbourhood:
+    query = _windows_query(windows)
+    taps: list[StoredTap] = []
+    motions: dict[str, list[Motion]] = defaultdict(list)
+    if query is not None:
+        rows = RawEvent.objects.filter(
+            query, sender_kind=SenderKind.DEVICE, type__in=[EventType.RFID, EventType.PIR]
+        ).values_list(
+            "sender", "event_id", "type", "uid", "ts", "payload__dir", "payload__sensor",
+            "payload__state",
+        )  # fmt: skip
+        for sender, event_id, kind, uid, ts, reported, sensor, state in rows:
+            if kind == EventType.RFID:
+                taps.append(StoredTap(sender, event_id, uid, ts, _reported_dir(reported)))
+            elif sensor in ("outer", "inner") and state in (1, "1", True):
+                motions[sender].append(Motion(sensor, ts))
+    return Neighbourhood(windows, taps, motions)
+
+
 def windows_around(
     moments: Iterable[tuple[str, datetime]], before: timedelta, after: timedelta
 ) -> dict[str, list[tuple[datetime, datetime]]]:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 
 from attendance.engine.loading import SessionRow, session_rows
+from attendance.engine.saving import save_changed
 from attendance.models import (
     AttendanceRecord,
     Enrolment,
@@ -50,8 +51,15 @@ def recompute_records(
     now: datetime,
     cause: str,
     finalise: Iterable[int] = (),
+    revising: Iterable[int] = (),
 ) -> list[StatusChange]:
-    """Recompute these records from visits and flags; save only what changed."""
+    """Recompute these records from visits and flags; save only what changed.
+
+    A change is a revision (counted, and the old values kept) when the record was already
+    final, was set by a person, or its student is in `revising` (a late event changed their
+    day); a running session's record following the evidence as it arrives is not.
+    """
+    revising = set(revising)
     pairs = set(pairs)
     finalise = set(finalise)
     if not pairs:
@@ -72,7 +80,7 @@ def recompute_records(
         (r.session_id, r.student_id): r
         for r in AttendanceRecord.objects.filter(_pair_query(pairs, "session_id", "student_id"))
     }
-    creates, updates, revisions, changes = [], [], [], []
+    creates, updates, finalised_only, revisions, changes = [], [], [], [], []
     tap_missing: list[ProxyFlag] = []
     for session_id, student_id in sorted(pairs):
         session = sessions[session_id]
@@ -91,15 +99,24 @@ def recompute_records(
         old_status, was_final = record.status, record.finalised
         _apply(record, outcome, flags, session_id in finalise)
         if before != {f: getattr(record, f) for f in DERIVED_FIELDS}:
-            revisions.append(_revision_of(record, before, cause))
-            record.revision += 1
+            if was_final or record.manual or student_id in revising:
+                revisions.append(_revision_of(record, before, cause))
+                record.revision += 1
             updates.append(record)
             if record.status != old_status:
                 changes.append(StatusChange(session.room, session_id, student_id, record.status))
         elif record.finalised != was_final:
-            updates.append(record)
+            finalised_only.append(record.id)
     AttendanceRecord.objects.bulk_create(creates)
-    AttendanceRecord.objects.bulk_update(updates, [*DERIVED_FIELDS, "revision", "finalised"])
+    for record in updates:
+        record.updated_at = now
+    save_changed(
+        AttendanceRecord, updates, [*DERIVED_FIELDS, "revision", "finalised", "updated_at"]
+    )
+    if finalised_only:
+        AttendanceRecord.objects.filter(id__in=finalised_only).update(
+            finalised=True, updated_at=now
+        )
     RecordRevision.objects.bulk_create(revisions)
     _replace_tap_missing(pairs, tap_missing)
     return changes
