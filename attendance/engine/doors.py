@@ -210,7 +210,20 @@ def _frame(day: date, sessions: list[SessionRow]) -> DayFrame:
     return DayFrame(day_end=hi, last_session_end=last_end)
 
 
-def _door_visits(student_days: set[StudentDay]) -> dict[StudentDay, list[Visit]]:
+@dataclass(frozen=True)
+class HeldVisit:
+    """A stored door visit, as plain values (loading model instances costs more)."""
+
+    id: int
+    room: str
+    room_id: int
+    entered_at: datetime
+    left_at: datetime | None
+    closed_by_system: bool
+    close_reason: str
+
+
+def _door_visits(student_days: set[StudentDay]) -> dict[StudentDay, list[HeldVisit]]:
     by_day: dict[date, set[int]] = defaultdict(set)
     for student, day in student_days:
         by_day[day].add(student)
@@ -218,54 +231,52 @@ def _door_visits(student_days: set[StudentDay]) -> dict[StudentDay, list[Visit]]
     for day, students in by_day.items():
         lo, hi = day_bounds(day)
         query |= Q(student_id__in=students, entered_at__gte=lo, entered_at__lt=hi)
-    found: dict[StudentDay, list[Visit]] = defaultdict(list)
-    for visit in Visit.objects.filter(query, source=VisitSource.DOOR).select_related("room"):
-        key = (visit.student_id, local_day(visit.entered_at))
+    found: dict[StudentDay, list[HeldVisit]] = defaultdict(list)
+    rows = Visit.objects.filter(query, source=VisitSource.DOOR).values_list(
+        "student_id", "id", "room__code", "room_id", "entered_at", "left_at",
+        "closed_by_system", "close_reason",
+    )  # fmt: skip
+    for student, *values in rows:
+        visit = HeldVisit(*values)
+        key = (student, local_day(visit.entered_at))
         if key in student_days:
             found[key].append(visit)
     return found
 
 
 def _diff(
-    student: int, old: list[Visit], new: list[VisitSpan], rooms: dict[str, tuple[int, Place]]
+    student: int, old: list[HeldVisit], new: list[VisitSpan], rooms: dict[str, tuple[int, Place]]
 ) -> tuple[list[Visit], list[Visit], list[int], list[VisitSpan]]:
     """Creates, updates, deletes, and every span (old or new form) that changed."""
-    by_start = {(v.room.code, v.entered_at): v for v in old}
+    by_start = {(v.room, v.entered_at): v for v in old}
     creates, updates, changed = [], [], []
     for span in new:
-        row = by_start.pop((span.room, span.entered_at), None)
-        if row is None:
-            creates.append(
-                Visit(
-                    student_id=student,
-                    room_id=rooms[span.room][0],
-                    entered_at=span.entered_at,
-                    left_at=span.left_at,
-                    source=VisitSource.DOOR,
-                    closed_by_system=span.closed_by_system,
-                    close_reason=span.close_reason,
-                )
-            )
-            changed.append(span)
+        held = by_start.pop((span.room, span.entered_at), None)
+        if held is not None and (held.left_at, held.closed_by_system, held.close_reason) == (
+            span.left_at, span.closed_by_system, span.close_reason,
+        ):  # fmt: skip
             continue
-        if (row.left_at, row.closed_by_system, row.close_reason) != (
-            span.left_at,
-            span.closed_by_system,
-            span.close_reason,
-        ):
-            changed.append(_span_of(row))
-            row.left_at = span.left_at
-            row.closed_by_system = span.closed_by_system
-            row.close_reason = span.close_reason
-            updates.append(row)
-            changed.append(span)
+        row = Visit(
+            id=held.id if held else None,
+            student_id=student,
+            room_id=rooms[str(span.room)][0],
+            entered_at=span.entered_at,
+            left_at=span.left_at,
+            source=VisitSource.DOOR,
+            closed_by_system=span.closed_by_system,
+            close_reason=span.close_reason,
+        )
+        (updates if held else creates).append(row)
+        changed.append(span)
+        if held:
+            changed.append(_span_of(held))
     gone = list(by_start.values())
     changed += [_span_of(v) for v in gone]
     return creates, updates, [v.id for v in gone], changed
 
 
-def _span_of(visit: Visit) -> VisitSpan:
-    return VisitSpan(visit.room.code, visit.entered_at, visit.left_at)
+def _span_of(visit: HeldVisit) -> VisitSpan:
+    return VisitSpan(visit.room, visit.entered_at, visit.left_at)
 
 
 def _pairs_overlapping(

@@ -178,27 +178,17 @@ class SessionRow:
     info: SessionInfo
 
 
-def policy_of(course: object) -> Policy:
-    return Policy(
-        grace_minutes=course.grace_minutes,  # type: ignore[attr-defined]
-        min_presence_pct=course.min_presence_pct,  # type: ignore[attr-defined]
-        early_minutes=course.early_minutes,  # type: ignore[attr-defined]
-        tap_required=course.tap_required,  # type: ignore[attr-defined]
-    )
-
-
 def session_rows(query: Q) -> list[SessionRow]:
-    rows = ClassSession.objects.filter(query, cancelled=False).select_related("course", "room")
+    rows = ClassSession.objects.filter(query, cancelled=False).values_list(
+        "id", "room__code", "room_id", "course_id", "starts_at", "ends_at",
+        "course__grace_minutes", "course__min_presence_pct", "course__early_minutes",
+        "course__tap_required",
+    )  # fmt: skip
     return [
-        SessionRow(
-            s.id,
-            s.room.code,
-            s.room_id,
-            s.course_id,
-            SessionInfo(s.id, s.room.code, s.starts_at, s.ends_at, policy_of(s.course)),
-        )
-        for s in rows
-    ]
+        SessionRow(pk, room, room_id, course_id,
+                   SessionInfo(pk, room, starts, ends, Policy(grace, share, early, tap)))
+        for pk, room, room_id, course_id, starts, ends, grace, share, early, tap in rows
+    ]  # fmt: skip
 
 
 def sessions_in_rooms_on_days(room_ids: Iterable[int], days: Iterable[date]) -> list[SessionRow]:

@@ -28,6 +28,9 @@ from attendance.rules.proxy import TAP_MISSING
 from attendance.rules.records import compute_record
 
 Pair = tuple[int, int]
+RECORD_FIELDS = ("id", "session_id", "student_id", "status", "computed_status", "first_seen",
+                 "last_seen", "minutes_present", "flags", "manual", "manual_reason", "revision",
+                 "finalised", "updated_at")  # fmt: skip
 DERIVED_FIELDS = (
     "computed_status",
     "status",
@@ -76,9 +79,12 @@ def recompute_records(
         return []
     visits = _visits(pairs, sessions)
     held_flags = _held_flags(pairs)
+    # Plain values: most records looked at do not change, and instances cost more to load.
     existing = {
-        (r.session_id, r.student_id): r
-        for r in AttendanceRecord.objects.filter(_pair_query(pairs, "session_id", "student_id"))
+        (r["session_id"], r["student_id"]): r
+        for r in AttendanceRecord.objects.filter(
+            _pair_query(pairs, "session_id", "student_id")
+        ).values(*RECORD_FIELDS)
     }
     creates, updates, finalised_only, revisions, changes = [], [], [], [], []
     tap_missing: list[ProxyFlag] = []
@@ -88,14 +94,15 @@ def recompute_records(
         if TAP_MISSING in outcome.flags:
             tap_missing.append(_tap_missing_flag(session, student_id, outcome.first_seen))
         flags = sorted(set(outcome.flags) | held_flags.get((session_id, student_id), set()))
-        record = existing.get((session_id, student_id))
-        if record is None:
+        held = existing.get((session_id, student_id))
+        if held is None:
             record = AttendanceRecord(session_id=session_id, student_id=student_id)
             _apply(record, outcome, flags, session_id in finalise)
             creates.append(record)
             changes.append(StatusChange(session.room, session_id, student_id, record.status))
             continue
-        before = {f: getattr(record, f) for f in DERIVED_FIELDS}
+        record = AttendanceRecord(**held)
+        before = {f: held[f] for f in DERIVED_FIELDS}
         old_status, was_final = record.status, record.finalised
         _apply(record, outcome, flags, session_id in finalise)
         if before != {f: getattr(record, f) for f in DERIVED_FIELDS}:
