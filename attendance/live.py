@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
@@ -132,7 +133,7 @@ class RedisRoomState:
         return bool(applied), old
 
     def members(self, room: str) -> dict[str, dict[str, str]]:
-        raw = self._redis.hgetall(f"{self._prefix}:room:{room}")
+        raw = cast(dict[str, str], self._redis.hgetall(f"{self._prefix}:room:{room}"))
         return {number: json.loads(value) for number, value in raw.items()}
 
     def clear(self) -> None:

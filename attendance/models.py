@@ -77,7 +77,7 @@ class Course(models.Model):
     teachers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="taught_courses"
     )
-    students = models.ManyToManyField(
+    students: models.ManyToManyField[Student, Enrolment] = models.ManyToManyField(
         Student, through="Enrolment", blank=True, related_name="courses"
     )
     # The attendance policy; defaults are DESIGN's, each one changeable per course.
@@ -258,6 +258,8 @@ class Visit(models.Model):
         indexes = [
             models.Index(fields=["student", "entered_at"], name="visit_student_enter"),
             models.Index(fields=["room", "entered_at"], name="visit_room_enter"),
+            # The tick looks for open visits every few seconds.
+            models.Index(fields=["left_at", "source"], name="visit_open"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -9,6 +9,7 @@ visits. Queries are per batch, never per event.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -78,7 +79,7 @@ def travel_model() -> TravelModel:
 def replay_student_days(
     student_days: set[StudentDay] | dict[StudentDay, datetime | None],
     now: datetime,
-    new_keys: set[EventKey] = frozenset(),
+    new_keys: AbstractSet[EventKey] = frozenset(),
     known: Neighbourhood | None = None,
 ) -> DoorOutcome:
     """Recompute the door visits of these student-days; `new_keys` are the batch's taps.
@@ -236,8 +237,8 @@ def _door_visits(student_days: set[StudentDay]) -> dict[StudentDay, list[HeldVis
         "student_id", "id", "room__code", "room_id", "entered_at", "left_at",
         "closed_by_system", "close_reason",
     )  # fmt: skip
-    for student, *values in rows:
-        visit = HeldVisit(*values)
+    for student, pk, room, room_id, entered, left, by_system, reason in rows:
+        visit = HeldVisit(pk, room, room_id, entered, left, by_system, reason)
         key = (student, local_day(visit.entered_at))
         if key in student_days:
             found[key].append(visit)
@@ -249,7 +250,9 @@ def _diff(
 ) -> tuple[list[Visit], list[Visit], list[int], list[VisitSpan]]:
     """Creates, updates, deletes, and every span (old or new form) that changed."""
     by_start = {(v.room, v.entered_at): v for v in old}
-    creates, updates, changed = [], [], []
+    creates: list[Visit] = []
+    updates: list[Visit] = []
+    changed: list[VisitSpan] = []
     for span in new:
         held = by_start.pop((span.room, span.entered_at), None)
         if held is not None and (held.left_at, held.closed_by_system, held.close_reason) == (
@@ -296,7 +299,7 @@ def _pairs_overlapping(
     return pairs
 
 
-def _is_late(day_taps: list[Tap], new_keys: set[EventKey]) -> bool:
+def _is_late(day_taps: list[Tap], new_keys: AbstractSet[EventKey]) -> bool:
     """A new tap older than one already held: the day was revised, not just extended."""
     mine = [t.key for t in day_taps if t.key in new_keys]
     return bool(mine) and any(t.key > min(mine) and t.key not in new_keys for t in day_taps)

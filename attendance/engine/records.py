@@ -28,6 +28,8 @@ from attendance.rules.proxy import TAP_MISSING
 from attendance.rules.records import compute_record
 
 Pair = tuple[int, int]
+# No visit is longer than this (door visits close with their day; BLE ones sooner).
+VISIT_LONGEST = timedelta(days=1)
 RECORD_FIELDS = ("id", "session_id", "student_id", "status", "computed_status", "first_seen",
                  "last_seen", "minutes_present", "flags", "manual", "manual_reason", "revision",
                  "finalised", "updated_at")  # fmt: skip
@@ -173,6 +175,8 @@ def _visits(pairs: set[Pair], sessions: dict[int, SessionRow]) -> dict[tuple[int
         Q(left_at__isnull=True) | Q(left_at__gte=lo),
         student_id__in={p[1] for p in pairs},
         room_id__in={s.room_id for s in used},
+        # Door visits end with their day; the bound keeps the index range short.
+        entered_at__gte=lo - VISIT_LONGEST,
         entered_at__lte=hi,
     ).values_list("student_id", "room__code", "entered_at", "left_at", "source")
     found: dict[tuple[int, str], list[VisitSpan]] = defaultdict(list)

@@ -53,14 +53,14 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="Leave the data in place.")
 
     def handle(self, *args: object, **opts: object) -> None:
-        scale = float(opts["scale"])  # type: ignore[arg-type]
+        scale = float(str(opts["scale"]))
         if not 0 < scale <= 1:
             self.stderr.write("--scale must be in (0, 1]")
             return
-        rng = random.Random(opts["seed"])  # type: ignore[arg-type]
+        rng = random.Random(int(str(opts["seed"])))
         self._clean()
-        world = self._build(rng, scale, int(opts["weeks"]))  # type: ignore[arg-type]
-        replayed, seconds = self._replay(rng, world, int(opts["batch"]))  # type: ignore[arg-type]
+        world = self._build(rng, scale, int(str(opts["weeks"])))
+        replayed, seconds = self._replay(rng, world, int(str(opts["batch"])))
         tick_s = self._finalise()
         late_ms, course_ms, records = self._late_event(rng, world)
         self.stdout.write(
@@ -119,7 +119,11 @@ class Command(BaseCommand):
         zone = timezone.get_default_timezone()
         sessions = []
         for course in courses:
-            for day, slot, room in (free.pop(), free.pop()):
+            first = free.pop()
+            # The second weekly meeting is at another day or time (one course, one start).
+            second = next(f for f in reversed(free) if f[:2] != first[:2])
+            free.remove(second)
+            for day, slot, room in (first, second):
                 for week in range(weeks):
                     local = datetime.combine(
                         SEMESTER_START + timedelta(weeks=week, days=day), slot, tzinfo=zone
