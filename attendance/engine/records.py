@@ -7,6 +7,7 @@ follows the evidence, so the disagreement stays visible.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from attendance.models import (
     RecordRevision,
     Visit,
 )
-from attendance.rules.evidence import VisitSpan
+from attendance.rules.evidence import SessionInfo, VisitSpan
 from attendance.rules.proxy import TAP_MISSING
 from attendance.rules.records import compute_record
 
@@ -85,14 +86,15 @@ def recompute_records(
     existing = {
         (r["session_id"], r["student_id"]): r
         for r in AttendanceRecord.objects.filter(
-            _pair_query(pairs, "session_id", "student_id")
+            session_id__in={p[0] for p in pairs}, student_id__in={p[1] for p in pairs}
         ).values(*RECORD_FIELDS)
+        if (r["session_id"], r["student_id"]) in pairs
     }
     creates, updates, finalised_only, revisions, changes = [], [], [], [], []
     tap_missing: list[ProxyFlag] = []
     for session_id, student_id in sorted(pairs):
         session = sessions[session_id]
-        outcome = compute_record(session.info, visits.get((student_id, session.room), []), now)
+        outcome = compute_record(session.info, visits.around(student_id, session.info), now)
         if TAP_MISSING in outcome.flags:
             tap_missing.append(_tap_missing_flag(session, student_id, outcome.first_seen))
         flags = sorted(set(outcome.flags) | held_flags.get((session_id, student_id), set()))
@@ -103,19 +105,21 @@ def recompute_records(
             creates.append(record)
             changes.append(StatusChange(session.room, session_id, student_id, record.status))
             continue
-        record = AttendanceRecord(**held)
         before = {f: held[f] for f in DERIVED_FIELDS}
+        if before == _derived(held, outcome, flags):
+            if session_id in finalise and not held["finalised"]:
+                finalised_only.append(held["id"])
+            continue
+        record = AttendanceRecord(**held)
         old_status, was_final = record.status, record.finalised
         _apply(record, outcome, flags, session_id in finalise)
-        if before != {f: getattr(record, f) for f in DERIVED_FIELDS}:
-            if was_final or record.manual or student_id in revising:
-                revisions.append(_revision_of(record, before, cause))
-                record.revision += 1
-            updates.append(record)
-            if record.status != old_status:
-                changes.append(StatusChange(session.room, session_id, student_id, record.status))
-        elif record.finalised != was_final:
-            finalised_only.append(record.id)
+        if was_final or record.manual or student_id in revising:
+            revisions.append(_revision_of(record, before, cause))
+            record.revision += 1
+        updates.append(record)
+        if record.status != old_status:
+            changes.append(StatusChange(session.room, session_id, student_id, record.status))
+
     AttendanceRecord.objects.bulk_create(creates)
     for record in updates:
         record.updated_at = now
@@ -129,6 +133,18 @@ def recompute_records(
     RecordRevision.objects.bulk_create(revisions)
     _replace_tap_missing(pairs, tap_missing)
     return changes
+
+
+def _derived(held: dict, outcome, flags: list[str]) -> dict:  # type: ignore[no-untyped-def]
+    """The derived fields as `_apply` would set them, to skip records that do not change."""
+    return {
+        "computed_status": outcome.status,
+        "status": held["status"] if held["manual"] else outcome.status,
+        "first_seen": outcome.first_seen,
+        "last_seen": outcome.last_seen,
+        "minutes_present": outcome.minutes_present,
+        "flags": flags,
+    }
 
 
 def _apply(record: AttendanceRecord, outcome, flags: list[str], finalise: bool) -> None:  # type: ignore[no-untyped-def]
@@ -166,7 +182,32 @@ def _pair_query(pairs: set[Pair], session_field: str, student_field: str) -> Q:
     return query
 
 
-def _visits(pairs: set[Pair], sessions: dict[int, SessionRow]) -> dict[tuple[int, str], list]:
+class VisitIndex:
+    """Visits per (student, room), sorted by entry, so each session looks only near itself."""
+
+    def __init__(self) -> None:
+        self._spans: dict[tuple[int, str], list[VisitSpan]] = defaultdict(list)
+        self._starts: dict[tuple[int, str], list[datetime]] = {}
+
+    def add(self, student_id: int, span: VisitSpan) -> None:
+        self._spans[(student_id, str(span.room))].append(span)
+
+    def seal(self) -> VisitIndex:
+        for key, spans in self._spans.items():
+            spans.sort(key=lambda v: v.entered_at)
+            self._starts[key] = [v.entered_at for v in spans]
+        return self
+
+    def around(self, student_id: int, session: SessionInfo) -> list[VisitSpan]:
+        key = (student_id, str(session.room))
+        starts = self._starts.get(key, [])
+        early = timedelta(minutes=session.policy.early_minutes)
+        lo = bisect_left(starts, session.starts_at - early - VISIT_LONGEST)
+        hi = bisect_right(starts, session.ends_at)
+        return self._spans[key][lo:hi] if hi > lo else []
+
+
+def _visits(pairs: set[Pair], sessions: dict[int, SessionRow]) -> VisitIndex:
     """Every visit (any source) of these students in these rooms around these sessions."""
     used = [sessions[s] for s in {p[0] for p in pairs}]
     lo = min(s.info.starts_at - timedelta(minutes=s.info.policy.early_minutes) for s in used)
@@ -179,20 +220,21 @@ def _visits(pairs: set[Pair], sessions: dict[int, SessionRow]) -> dict[tuple[int
         entered_at__gte=lo - VISIT_LONGEST,
         entered_at__lte=hi,
     ).values_list("student_id", "room__code", "entered_at", "left_at", "source")
-    found: dict[tuple[int, str], list[VisitSpan]] = defaultdict(list)
+    index = VisitIndex()
     for student_id, room, entered, left, source in rows:
-        found[(student_id, room)].append(VisitSpan(room, entered, left, source))
-    return found
+        index.add(student_id, VisitSpan(room, entered, left, source))
+    return index.seal()
 
 
 def _held_flags(pairs: set[Pair]) -> dict[Pair, set[str]]:
     """Flags saved for these (session, student) pairs by any rule except the one we derive."""
     held: dict[Pair, set[str]] = defaultdict(set)
-    rows = ProxyFlag.objects.filter(_pair_query(pairs, "session_id", "student_id")).exclude(
-        kind=TAP_MISSING
-    )
+    rows = ProxyFlag.objects.filter(
+        session_id__in={p[0] for p in pairs}, student_id__in={p[1] for p in pairs}
+    ).exclude(kind=TAP_MISSING)
     for session_id, student_id, kind in rows.values_list("session_id", "student_id", "kind"):
-        held[(session_id, student_id)].add(kind)
+        if (session_id, student_id) in pairs:
+            held[(session_id, student_id)].add(kind)
     return held
 
 
