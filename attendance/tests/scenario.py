@@ -43,8 +43,8 @@ DEBOUNCE_S = 5
 
 
 def at(clock: str, day: date = DAY) -> datetime:
-    parts = [int(p) for p in clock.split(":")]
-    local = datetime.combine(day, time(*parts), tzinfo=ZONE)
+    hour, minute, *second = (int(p) for p in clock.split(":"))
+    local = datetime.combine(day, time(hour, minute, second[0] if second else 0), tzinfo=ZONE)
     return local.astimezone(zoneinfo.ZoneInfo("UTC"))
 
 
