@@ -77,7 +77,7 @@ class Course(models.Model):
     teachers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="taught_courses"
     )
-    students = models.ManyToManyField(  # type: ignore[var-annotated]
+    students: models.ManyToManyField[Student, Enrolment] = models.ManyToManyField(
         Student, through="Enrolment", blank=True, related_name="courses"
     )
     # The attendance policy; defaults are DESIGN's, each one changeable per course.
@@ -258,6 +258,8 @@ class Visit(models.Model):
         indexes = [
             models.Index(fields=["student", "entered_at"], name="visit_student_enter"),
             models.Index(fields=["room", "entered_at"], name="visit_room_enter"),
+            # The tick looks for open visits every few seconds.
+            models.Index(fields=["left_at", "source"], name="visit_open"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -398,10 +400,19 @@ class ProxyFlag(models.Model):
     at = models.DateTimeField()
     evidence = models.JSONField(default=dict)
     detail = models.CharField(max_length=300)
+    key = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Names the evidence a derived flag is about, so recomputing replaces it.",
+    )
 
     class Meta:
         ordering = ["-at"]
-        indexes = [models.Index(fields=["student", "at"], name="flag_student_at")]
+        indexes = [
+            models.Index(fields=["student", "at"], name="flag_student_at"),
+            models.Index(fields=["key"], name="flag_key"),
+            models.Index(fields=["session", "student"], name="flag_session_student"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"

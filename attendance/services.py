@@ -1,21 +1,38 @@
-"""Applying stored evidence to visits and records: the engine's Django side.
+"""Applying stored evidence to visits and records: the engine's entry points.
 
-The ingest (MQTT or HTTP) inserts new RawEvent rows and then, inside the same
-transaction, calls `apply_new_events`; whatever it returns is published to the readers
-only after commit. Decisions come from attendance.rules; this module loads and saves.
+The ingest (MQTT or HTTP) inserts new RawEvent rows and then, inside the same transaction,
+calls `apply_new_events`; whatever it returns is published to the readers only after
+commit. The ingest loop's tick calls `periodic_tick`. Decisions come from attendance.rules;
+attendance.engine loads evidence in bulk and saves the difference.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime
 
+from django.db import transaction
 from django.utils import timezone
 
-from attendance.models import Visit, VisitSource
-from attendance.rules.door import decide_direction, is_repeat
-from devices.models import Card, RawEvent, Reader
+from attendance import live
+from attendance.engine.crowd import NEIGHBOURHOOD, rejudge_multi_card
+from attendance.engine.days import local_day
+from attendance.engine.doors import Move, replay_student_days
+from attendance.engine.loading import (
+    Neighbourhood,
+    cards_by_uid,
+    cards_of_students,
+    neighbourhood,
+    readers_by_device,
+    windows_around,
+)
+from attendance.engine.records import StatusChange, recompute_records
+from attendance.engine.tick import close_due_visits, finalise_ended_sessions
+from attendance.models import ClassSession, Enrolment, Student
+from attendance.rules.door import PIR_ORDER_WINDOW
+from attendance.rules.evidence import EventKey
+from devices.models import EventType, RawEvent, SenderKind
 
 
 @dataclass(frozen=True)
@@ -23,9 +40,10 @@ class TapAnswer:
     """What a reader is told about one of its card taps (CONTRACT `.../ack`)."""
 
     event_id: str
-    result: str  # accepted, repeat, unknown_card, revoked_card
+    result: str  # accepted, repeat, unknown_card, revoked_card, invalid
     dir: str | None = None
     display: str | None = None
+    reason: str | None = None
 
     def payload(self) -> dict[str, str]:
         body = {"id": self.event_id, "result": self.result}
@@ -33,69 +51,170 @@ class TapAnswer:
             body["dir"] = self.dir
         if self.display:
             body["display"] = self.display
+        if self.reason:
+            body["reason"] = self.reason
         return body
 
 
 def apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAnswer]:
-    """Apply newly stored reader events; answers keyed by (device id, event id) for taps."""
-    taps = sorted((e for e in events if e.type == "rfid"), key=lambda e: (e.ts, e.pk or 0))
-    if not taps:
+    """Apply newly stored reader events; answers keyed by (device id, event id) for taps.
+
+    Call inside the transaction that stored them. Works per batch: a bounded number of
+    queries however many events, in order or not.
+    """
+    now = timezone.now()
+    door_events = [e for e in events if e.sender_kind == SenderKind.DEVICE]
+    taps = [e for e in door_events if e.type == EventType.RFID]
+    motions = [e for e in door_events if e.type == EventType.PIR]
+    if not taps and not motions:
         return {}
-    readers = Reader.objects.in_bulk({e.sender for e in taps}, field_name="device_id")
-    cards = Card.objects.select_related("student").in_bulk({e.uid for e in taps}, field_name="uid")
+    cards = cards_by_uid(e.uid for e in taps)
     answers: dict[tuple[str, str], TapAnswer] = {}
-    for event in taps:
-        answers[(event.sender, event.event_id)] = _apply_tap(
-            event, readers[event.sender], cards.get(event.uid)
-        )
+    # Each student-day is replayed from its earliest new tap on.
+    replay_from: dict[tuple[int, date], datetime] = {}
+    for e in taps:
+        card = cards.get(e.uid)
+        if card is None:
+            answers[(e.sender, e.event_id)] = TapAnswer(e.event_id, "unknown_card")
+        elif not card.counts_at(e.ts):
+            answers[(e.sender, e.event_id)] = TapAnswer(e.event_id, "revoked_card")
+        else:
+            _earliest(replay_from, (card.student_id, local_day(e.ts)), e.ts)
+    moments = [(e.sender, e.ts) for e in door_events]
+    near = neighbourhood(windows_around(moments, NEIGHBOURHOOD, NEIGHBOURHOOD))
+    for student_day, moment in _days_revised_by_motion(motions, near).items():
+        _earliest(replay_from, student_day, moment)
+    new_keys = {EventKey(e.ts, e.sender, e.event_id) for e in taps}
+    door = replay_student_days(replay_from, now, new_keys, near)  # type: ignore[arg-type]
+    for e in taps:
+        if (e.sender, e.event_id) in answers:
+            continue
+        verdict = door.verdicts.get(EventKey(e.ts, e.sender, e.event_id))
+        if verdict is None:  # a tap from a device that is not a registered reader
+            answers[(e.sender, e.event_id)] = TapAnswer(
+                e.event_id, "invalid", reason="not a registered reader"
+            )
+        else:
+            answers[(e.sender, e.event_id)] = TapAnswer(
+                e.event_id, verdict.result, verdict.dir, cards[e.uid].display
+            )
+    pairs = door.record_pairs | rejudge_multi_card(moments, near)
+    changes = recompute_records(
+        pairs, now, _cause(events, door.late_students), revising=door.late_students
+    )
+    _publish(door.moves, changes)
     return answers
 
 
-def _apply_tap(event: RawEvent, reader: Reader, card: Card | None) -> TapAnswer:
-    if card is None:
-        return TapAnswer(event.event_id, "unknown_card")
-    if not card.active:
-        return TapAnswer(event.event_id, "revoked_card")
-    display = card.student.display_name
-    if is_repeat(_previous_tap_at(event), event.ts, timedelta(seconds=reader.debounce_s)):
-        return TapAnswer(event.event_id, "repeat", display=display)
-    open_here = Visit.objects.filter(
-        student=card.student, room_id=reader.room_id, left_at__isnull=True
-    ).first()
-    direction = decide_direction(
-        reader.mode,  # type: ignore[arg-type]
-        event.payload.get("dir"),
-        inside_now=open_here is not None,
+def _earliest(
+    found: dict[tuple[int, date], datetime], key: tuple[int, date], moment: datetime
+) -> None:
+    if key not in found or moment < found[key]:
+        found[key] = moment
+
+
+def _days_revised_by_motion(
+    motions: Sequence[RawEvent], near: Neighbourhood
+) -> dict[tuple[int, date], datetime]:
+    """Taps on PIR readers near new motion may change direction: replay from the earliest."""
+    if not motions:
+        return {}
+    readers = readers_by_device({e.sender for e in motions})
+    windows = windows_around(
+        [
+            (e.sender, e.ts)
+            for e in motions
+            if e.sender in readers and readers[e.sender].mode == "pir"
+        ],
+        PIR_ORDER_WINDOW,
+        PIR_ORDER_WINDOW,
     )
-    if direction == "in":
-        _enter(card.student_id, reader.room_id, event.ts)
-    elif open_here is not None:
-        open_here.left_at = event.ts
-        open_here.save(update_fields=["left_at"])
-    return TapAnswer(event.event_id, "accepted", dir=direction, display=display)
+    affected = [
+        t for t in near.taps if any(lo <= t.ts <= hi for lo, hi in windows.get(t.sender, ()))
+    ]
+    if not affected:
+        return {}
+    cards = cards_by_uid({t.uid for t in affected})
+    found: dict[tuple[int, date], datetime] = {}
+    for t in affected:
+        card = cards.get(t.uid)
+        if card is not None and card.counts_at(t.ts):
+            _earliest(found, (card.student_id, local_day(t.ts)), t.ts)
+    return found
 
 
-def _previous_tap_at(event: RawEvent) -> datetime | None:
-    return (
-        RawEvent.objects.filter(sender=event.sender, uid=event.uid, type="rfid", ts__lte=event.ts)
-        .exclude(pk=event.pk)
-        .order_by("-ts")
-        .values_list("ts", flat=True)
-        .first()
-    )
-
-
-def _enter(student_id: int, room_id: int, at: datetime) -> None:
-    """Entering a room closes whatever visit was still open elsewhere, at that moment."""
-    Visit.objects.filter(student_id=student_id, left_at__isnull=True, entered_at__lte=at).exclude(
-        room_id=room_id
-    ).update(left_at=at)
-    if not Visit.objects.filter(student_id=student_id, room_id=room_id, left_at__isnull=True):
-        Visit.objects.create(
-            student_id=student_id, room_id=room_id, entered_at=at, source=VisitSource.DOOR
-        )
+def _cause(events: Sequence[RawEvent], late_students: set[int]) -> str:
+    senders = sorted({e.sender for e in events})
+    what = "late event" if late_students else "new events"
+    shown = ", ".join(senders[:3]) + (f" (+{len(senders) - 3})" if len(senders) > 3 else "")
+    return f"{what} from {shown}"
 
 
 def periodic_tick(now: datetime | None = None) -> None:
-    """Time-driven work the ingest loop runs every few seconds (session finalisation)."""
-    _ = now or timezone.now()
+    """Time-driven work the ingest loop runs every few seconds: closing visits that are due
+    (the room's last session ended, or the day did) and finalising ended sessions."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        closed = close_due_visits(now)
+        _publish(closed.moves, closed.changes)
+    finalised = finalise_ended_sessions(now)
+    if finalised.changes:
+        with transaction.atomic():
+            _publish([], finalised.changes)
+
+
+def recompute_students(student_days: Iterable[tuple[int, object]], cause: str) -> None:
+    """Replay student-days from the stored events (after a card or reader change)."""
+    now = timezone.now()
+    with transaction.atomic():
+        door = replay_student_days(set(student_days), now)  # type: ignore[arg-type]
+        _publish(door.moves, recompute_records(door.record_pairs, now, cause))
+
+
+def recompute_course(course_id: int, cause: str = "course policy changed") -> int:
+    """Recompute every record of a course's ended or running sessions from the stored visits
+    (after its grace or minimum share changed); returns how many records were looked at."""
+    now = timezone.now()
+    sessions = list(
+        ClassSession.objects.filter(
+            course_id=course_id, starts_at__lte=now, cancelled=False
+        ).values_list("id", "finalised_at")
+    )
+    students = list(
+        Enrolment.objects.filter(course_id=course_id).values_list("student_id", flat=True)
+    )
+    pairs = {(s, st) for s, _ in sessions for st in students}
+    with transaction.atomic():
+        changes = recompute_records(
+            pairs, now, cause, finalise={s for s, final in sessions if final is not None}
+        )
+        _publish([], changes)
+    return len(pairs)
+
+
+def _publish(moves: list[Move], changes: list[StatusChange]) -> None:
+    """Name the students, then hand the live state its updates for after commit."""
+    if not moves and not changes:
+        return
+    ids = {m.student_id for m in moves} | {c.student_id for c in changes}
+    numbers = dict(Student.objects.filter(id__in=ids).values_list("id", "number"))
+    live_moves = [
+        live.LiveMove(numbers[m.student_id], m.room, m.since, m.basis)
+        for m in moves
+        if m.student_id in numbers
+    ]
+    statuses: dict[str, live.RoomDelta] = {}
+    for c in changes:
+        if c.student_id in numbers:
+            statuses.setdefault(c.room, live.RoomDelta()).status[numbers[c.student_id]] = c.status
+    live.publish_on_commit(live_moves, statuses)
+
+
+__all__ = [
+    "TapAnswer",
+    "apply_new_events",
+    "cards_of_students",
+    "periodic_tick",
+    "recompute_course",
+    "recompute_students",
+]

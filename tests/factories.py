@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 
 from attendance.models import ClassSession, Course, Enrolment, Room, Student
-from devices.models import Card, Reader
+from devices.models import Card, RawEvent, Reader
 
 _seq = itertools.count(1)
 
@@ -68,3 +68,33 @@ def make_session(
         starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=minutes),
     )
+
+
+def make_raw_event(
+    sender: str,
+    event_id: str,
+    ts: datetime,
+    type: str = "rfid",
+    *,
+    uid: str = "",
+    save: bool = True,
+    **payload: object,
+) -> RawEvent:
+    """A stored reader event as the ingest would keep it (payload as the reader sent it)."""
+    body: dict[str, object] = {"id": event_id, "ts": int(ts.timestamp() * 1000), "type": type}
+    if uid:
+        body["uid"] = uid
+    body.update(payload)
+    event = RawEvent(
+        sender_kind="device",
+        sender=sender,
+        event_id=event_id,
+        type=type,
+        ts=ts,
+        uid=uid,
+        received_at=ts,
+        payload=body,
+    )
+    if save:
+        event.save()
+    return event

@@ -1,0 +1,202 @@
+"""Bulk loaders: one query per kind of evidence for a whole batch, returning rule data."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Q
+
+from attendance.engine.days import day_bounds, merged_ranges
+from attendance.models import ClassSession
+from attendance.rules.door import Motion
+from attendance.rules.evidence import Policy, SessionInfo
+from devices.models import Card, EventType, RawEvent, Reader, SenderKind
+
+
+@dataclass(frozen=True)
+class ReaderInfo:
+    device_id: str
+    room: str
+    room_id: int
+    mode: str
+    debounce_s: int
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    uid: str
+    student_id: int
+    active: bool
+    revoked_at: datetime | None
+    display: str
+
+    def counts_at(self, moment: datetime) -> bool:
+        """A revoked card's earlier taps still count: revoking is not rewriting history."""
+        return self.active or (self.revoked_at is not None and moment < self.revoked_at)
+
+
+@dataclass(frozen=True)
+class StoredTap:
+    sender: str
+    event_id: str
+    uid: str
+    ts: datetime
+    reported_dir: str | None
+
+
+def readers_by_device(device_ids: Iterable[str]) -> dict[str, ReaderInfo]:
+    rows = Reader.objects.filter(device_id__in=set(device_ids)).values_list(
+        "device_id", "room__code", "room_id", "mode", "debounce_s"
+    )
+    return {row[0]: ReaderInfo(*row) for row in rows}
+
+
+def _cards(query: Q) -> dict[str, CardInfo]:
+    rows = Card.objects.filter(query).values_list(
+        "uid", "student_id", "active", "revoked_at", "student__first_name", "student__last_name"
+    )
+    cards = {}
+    for uid, student_id, active, revoked_at, first, last in rows:
+        initial = f"{first[:1]}. " if first else ""
+        cards[uid] = CardInfo(uid, student_id, active, revoked_at, f"{initial}{last}"[:32])
+    return cards
+
+
+def cards_by_uid(uids: Iterable[str]) -> dict[str, CardInfo]:
+    return _cards(Q(uid__in=set(uids)))
+
+
+def cards_of_students(student_ids: Iterable[int]) -> dict[str, CardInfo]:
+    return _cards(Q(student_id__in=set(student_ids)))
+
+
+def _reported_dir(value: object) -> str | None:
+    return value if value in ("in", "out") else None  # type: ignore[return-value]
+
+
+def taps_of_cards_on_days(uids: Iterable[str], days: Iterable[date]) -> list[StoredTap]:
+    """Every stored door tap of these cards on these local days."""
+    uids = set(uids)
+    ranges = [day_bounds(day) for day in sorted(set(days))]
+    if not uids or not ranges:
+        return []
+    when = Q()
+    for lo, hi in ranges:
+        when |= Q(ts__gte=lo, ts__lt=hi)
+    rows = (
+        RawEvent.objects.filter(when, type=EventType.RFID, sender_kind=SenderKind.DEVICE)
+        .filter(uid__in=uids)
+        .values_list("sender", "event_id", "uid", "ts", "payload__dir")
+    )
+    return [StoredTap(s, e, u, ts, _reported_dir(d)) for s, e, u, ts, d in rows]
+
+
+def taps_near(windows: dict[str, list[tuple[datetime, datetime]]]) -> list[StoredTap]:
+    """Stored door taps on these readers within these windows."""
+    query = _windows_query(windows)
+    if query is None:
+        return []
+    rows = RawEvent.objects.filter(query, type=EventType.RFID, sender_kind=SenderKind.DEVICE)
+    return [
+        StoredTap(s, e, u, ts, _reported_dir(d))
+        for s, e, u, ts, d in rows.values_list("sender", "event_id", "uid", "ts", "payload__dir")
+    ]
+
+
+def motions_near(windows: dict[str, list[tuple[datetime, datetime]]]) -> dict[str, list[Motion]]:
+    """PIR motion (state 1) per reader within these windows; `clear` events carry no order."""
+    query = _windows_query(windows)
+    found: dict[str, list[Motion]] = defaultdict(list)
+    if query is None:
+        return found
+    rows = RawEvent.objects.filter(query, type=EventType.PIR, sender_kind=SenderKind.DEVICE)
+    for sender, ts, sensor, state in rows.values_list(
+        "sender", "ts", "payload__sensor", "payload__state"
+    ):
+        if sensor in ("outer", "inner") and state in (1, "1", True):
+            found[sender].append(Motion(sensor, ts))
+    return found
+
+
+@dataclass
+class Neighbourhood:
+    """Every door event stored on some readers within some windows (one query)."""
+
+    windows: dict[str, list[tuple[datetime, datetime]]]
+    taps: list[StoredTap]
+    motions: dict[str, list[Motion]]
+
+    def covers(self, sender: str, lo: datetime, hi: datetime) -> bool:
+        return any(a <= lo and hi <= b for a, b in self.windows.get(sender, ()))
+
+
+def neighbourhood(windows: dict[str, list[tuple[datetime, datetime]]]) -> Neighbourhood:
+    query = _windows_query(windows)
+    taps: list[StoredTap] = []
+    motions: dict[str, list[Motion]] = defaultdict(list)
+    if query is not None:
+        rows = RawEvent.objects.filter(
+            query, sender_kind=SenderKind.DEVICE, type__in=[EventType.RFID, EventType.PIR]
+        ).values_list(
+            "sender", "event_id", "type", "uid", "ts", "payload__dir", "payload__sensor",
+            "payload__state",
+        )  # fmt: skip
+        for sender, event_id, kind, uid, ts, reported, sensor, state in rows:
+            if kind == EventType.RFID:
+                taps.append(StoredTap(sender, event_id, uid, ts, _reported_dir(reported)))
+            elif sensor in ("outer", "inner") and state in (1, "1", True):
+                motions[sender].append(Motion(sensor, ts))
+    return Neighbourhood(windows, taps, motions)
+
+
+def windows_around(
+    moments: Iterable[tuple[str, datetime]], before: timedelta, after: timedelta
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    per_reader: dict[str, list[datetime]] = defaultdict(list)
+    for sender, moment in moments:
+        per_reader[sender].append(moment)
+    return {sender: merged_ranges(points, before, after) for sender, points in per_reader.items()}
+
+
+def _windows_query(windows: dict[str, list[tuple[datetime, datetime]]]) -> Q | None:
+    query = Q()
+    for sender, ranges in windows.items():
+        for lo, hi in ranges:
+            query |= Q(sender=sender, ts__gte=lo, ts__lte=hi)
+    return query if windows else None
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    room: str
+    room_id: int
+    course_id: int
+    info: SessionInfo
+
+
+def session_rows(query: Q) -> list[SessionRow]:
+    rows = ClassSession.objects.filter(query, cancelled=False).values_list(
+        "id", "room__code", "room_id", "course_id", "starts_at", "ends_at",
+        "course__grace_minutes", "course__min_presence_pct", "course__early_minutes",
+        "course__tap_required",
+    )  # fmt: skip
+    return [
+        SessionRow(pk, room, room_id, course_id,
+                   SessionInfo(pk, room, starts, ends, Policy(grace, share, early, tap)))
+        for pk, room, room_id, course_id, starts, ends, grace, share, early, tap in rows
+    ]  # fmt: skip
+
+
+def sessions_in_rooms_on_days(room_ids: Iterable[int], days: Iterable[date]) -> list[SessionRow]:
+    room_ids = set(room_ids)
+    when = Q()
+    for day in set(days):
+        lo, hi = day_bounds(day)
+        when |= Q(starts_at__gte=lo, starts_at__lt=hi)
+    if not room_ids or not when:
+        return []
+    return session_rows(when & Q(room_id__in=room_ids))
