@@ -260,6 +260,8 @@ class Visit(models.Model):
             models.Index(fields=["room", "entered_at"], name="visit_room_enter"),
             # The tick looks for open visits every few seconds.
             models.Index(fields=["left_at", "source"], name="visit_open"),
+            # realtime/<room> and the live page: who is in this room now.
+            models.Index(fields=["room", "left_at"], name="visit_room_open"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -382,6 +384,7 @@ class FlagKind(models.TextChoices):
     STALE_EID = "stale_eid", "Stale or replayed Eddystone-EID"
     CLONED_RSSI = "cloned_rssi", "Identical signal readings from different phones"
     NO_JITTER = "no_jitter", "Report intervals without any jitter"
+    CLONED_BEACON = "cloned_beacon", "A room's static beacon heard without its rotating one"
 
 
 class ProxyFlag(models.Model):
