@@ -14,6 +14,7 @@ import queue
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -182,6 +183,7 @@ def connect(
     transport: str = "tcp",
     protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv5,
     client_id: str | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> TestClient:
     """A connected client, or Refused with the broker's reason."""
     paho = mqtt.Client(
@@ -191,6 +193,8 @@ def connect(
         transport=transport,  # type: ignore[arg-type]
         reconnect_on_failure=False,
     )
+    if tls is not None:
+        paho.tls_set_context(tls)
     if username is not None:
         paho.username_pw_set(username, password)
     client = TestClient(paho)
