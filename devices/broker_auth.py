@@ -302,7 +302,7 @@ def signal_reload(pidfile: Path) -> int:
         raise BrokerAuthError(f"{pidfile}: does not hold a process id.")
     try:
         os.kill(pid, signal.SIGHUP)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         raise BrokerAuthError(f"{pidfile}: no process {pid}; is Mosquitto running?") from None
     except PermissionError:
         raise BrokerAuthError(
