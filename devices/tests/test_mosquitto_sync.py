@@ -151,6 +151,17 @@ def test_group_gives_the_files_to_that_group(tmp_path: Path) -> None:
     assert (tmp_path / PASSWORD_FILE).stat().st_gid == os.getgid()
 
 
+@pytest.mark.django_db
+def test_group_may_be_a_numeric_gid(tmp_path: Path) -> None:
+    # As root, a gid that is not ours shows the chown happened (1883: the broker's container gid).
+    gid = 1883 if os.geteuid() == 0 else os.getgid()
+
+    sync(tmp_path, "--group", str(gid))
+
+    assert (tmp_path / ACL_FILE).stat().st_gid == gid
+    assert (tmp_path / PASSWORD_FILE).stat().st_gid == gid
+
+
 def test_an_unknown_group_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="no group named 'no-such-group-zias'"):
         sync(tmp_path, "--group", "no-such-group-zias")

@@ -47,8 +47,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--group",
-            help="Give the files to this group (e.g. mosquitto) so the broker can read them; "
-            "they are mode 0640 either way.",
+            help="Give the files to this group (a name such as mosquitto, or a gid) so the "
+            "broker can read them; they are mode 0640 either way.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -77,6 +77,9 @@ class Command(BaseCommand):
 
 
 def _group_id(name: str) -> int:
+    """A group name, or a numeric gid (e.g. 1883, the broker's group in its container)."""
+    if name.isdigit():
+        return int(name)
     try:
         return grp.getgrnam(name).gr_gid
     except KeyError:
