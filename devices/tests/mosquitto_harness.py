@@ -142,7 +142,8 @@ class TestClient:
 
     def subscribe(self, topic: str, qos: int = 1) -> list[ReasonCode]:
         """Subscribe and wait for the broker's answer (its reason codes)."""
-        _, mid = self.paho.subscribe(topic, qos)
+        result, mid = self.paho.subscribe(topic, qos)
+        assert mid is not None, f"subscribe to {topic} failed: {result}"
         with self._subscribed:
             if not self._subscribed.wait_for(lambda: mid in self.suback, TIMEOUT):
                 raise TimeoutError(f"no SUBACK for {topic}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from django.core.management import call_command
+from pytest_django.fixtures import SettingsWrapper
 
 from beacons.models import Phone
 from devices.credentials import mosquitto_hash, new_password
@@ -52,8 +53,8 @@ class School:
     def ws_port(self) -> int:
         return self.broker.ports[9001]
 
-    def login(self, username: str, **kwargs: object) -> TestClient:
-        client = connect(self.port, username, self.passwords[username], **kwargs)  # type: ignore[arg-type]
+    def login(self, username: str, client_id: str | None = None) -> TestClient:
+        client = connect(self.port, username, self.passwords[username], client_id=client_id)
         self.clients.append(client)
         return client
 
@@ -73,10 +74,10 @@ class School:
 
 
 @pytest.fixture
-def school(db: None, tmp_path: Path, settings: object) -> Iterator[School]:
+def school(db: None, tmp_path: Path, settings: SettingsWrapper) -> Iterator[School]:
     broker = PrivateBroker(tmp_path, {1883: free_port(), 9001: free_port()})
     passwords = {name: new_password() for name in [INGEST, "door-a", "door-b", "phone-p"]}
-    settings.MQTT_URL = f"mqtt://{INGEST}:{passwords[INGEST]}@127.0.0.1:{broker.port}"  # type: ignore[attr-defined]
+    settings.MQTT_URL = f"mqtt://{INGEST}:{passwords[INGEST]}@127.0.0.1:{broker.port}"
     room = make_room()
     for device_id in ["door-a", "door-b"]:
         make_reader(room, device_id, mqtt_password_hash=mosquitto_hash(passwords[device_id]))
@@ -85,7 +86,7 @@ def school(db: None, tmp_path: Path, settings: object) -> Iterator[School]:
         student=make_student(),
         mqtt_password_hash=mosquitto_hash(passwords["phone-p"]),
     )
-    school = School(broker, settings.MQTT_TOPIC_PREFIX, passwords)  # type: ignore[attr-defined]
+    school = School(broker, settings.MQTT_TOPIC_PREFIX, passwords)
     school.sync()
     broker.start()
     try:
@@ -274,7 +275,8 @@ def test_a_disabled_reader_is_refused_after_the_next_sync_and_reload(school: Sch
 
     output = school.sync("--reload", str(school.broker.pid_file))
 
-    assert f"pid {school.broker.process.pid}" in output  # type: ignore[union-attr]
+    assert school.broker.process is not None
+    assert f"pid {school.broker.process.pid}" in output
     assert wait_until_refused(school, "door-a", school.passwords["door-a"])
     # Everyone else is unaffected.
     assert refused(school.port, "door-b", school.passwords["door-b"]) is None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from pytest_django.fixtures import SettingsWrapper
 
 from devices.broker_auth import ACL_FILE, PASSWORD_FILE
 from devices.tests.mosquitto_harness import ROOT, PrivateBroker, connect, free_port, refused
@@ -34,10 +35,10 @@ def documented_batch_size() -> int:
 
 
 @pytest.fixture
-def broker(db: None, tmp_path: Path, settings: object) -> Iterator[PrivateBroker]:
+def broker(db: None, tmp_path: Path, settings: SettingsWrapper) -> Iterator[PrivateBroker]:
     """Not started: each test adds what it needs first."""
     broker = PrivateBroker(tmp_path, {1883: free_port(), 9001: free_port()})
-    settings.MQTT_URL = f"mqtt://zias-ingest:{INGEST_PASSWORD}@127.0.0.1:{broker.port}"  # type: ignore[attr-defined]
+    settings.MQTT_URL = f"mqtt://zias-ingest:{INGEST_PASSWORD}@127.0.0.1:{broker.port}"
     call_command("mosquitto_sync", "--out", str(broker.auth_dir), stdout=StringIO())
     try:
         yield broker

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from pytest_django.fixtures import SettingsWrapper
 
 from devices.broker_auth import ACL_FILE, PASSWORD_FILE
 from devices.credentials import mosquitto_hash
@@ -21,9 +22,9 @@ INGEST_URL = "mqtt://zias-ingest:ingest-pw@mosquitto:1883"
 
 
 @pytest.fixture(autouse=True)
-def ingest_url(settings: object) -> None:
-    settings.MQTT_URL = INGEST_URL  # type: ignore[attr-defined]
-    settings.MQTT_TOPIC_PREFIX = "zias"  # type: ignore[attr-defined]
+def ingest_url(settings: SettingsWrapper) -> None:
+    settings.MQTT_URL = INGEST_URL
+    settings.MQTT_TOPIC_PREFIX = "zias"
 
 
 def sync(out: Path, *extra: str) -> tuple[str, str]:
@@ -126,9 +127,9 @@ def test_a_failed_reload_is_an_error_but_the_files_are_written(tmp_path: Path) -
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", ["", "mqtt://mosquitto:1883"])
 def test_without_ingest_credentials_it_refuses_and_writes_nothing(
-    tmp_path: Path, settings: object, url: str
+    tmp_path: Path, settings: SettingsWrapper, url: str
 ) -> None:
-    settings.MQTT_URL = url  # type: ignore[attr-defined]
+    settings.MQTT_URL = url
     with pytest.raises(CommandError, match="MQTT_URL"):
         sync(tmp_path / "auth")
     assert not (tmp_path / "auth").exists()
