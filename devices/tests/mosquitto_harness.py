@@ -126,6 +126,7 @@ class Received:
     topic: str
     payload: bytes
     retain: bool
+    mid: int = 0
 
 
 class TestClient:
@@ -185,14 +186,20 @@ def connect(
     protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv5,
     client_id: str | None = None,
     tls: ssl.SSLContext | None = None,
+    manual_ack: bool = False,
 ) -> TestClient:
-    """A connected client, or Refused with the broker's reason."""
+    """A connected client, or Refused with the broker's reason.
+
+    With manual_ack, QoS 1 messages stay unacknowledged until `client.paho.ack(mid, 1)`,
+    as the ingest holds them until its batch is committed.
+    """
     paho = mqtt.Client(
         CallbackAPIVersion.VERSION2,
         client_id=client_id or f"test-{uuid.uuid4().hex[:12]}",
         protocol=protocol,
         transport=transport,  # type: ignore[arg-type]
         reconnect_on_failure=False,
+        manual_ack=manual_ack,
     )
     if tls is not None:
         paho.tls_set_context(tls)
@@ -207,7 +214,9 @@ def connect(
         answered.set()
 
     def on_message(_c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
-        client.inbox.put(Received(message.topic, message.payload, bool(message.retain)))
+        client.inbox.put(
+            Received(message.topic, message.payload, bool(message.retain), message.mid)
+        )
 
     def on_subscribe(_c: Any, _u: Any, mid: int, reasons: list[ReasonCode], _p: Any) -> None:
         with client._subscribed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import re
 import shutil
 import ssl
@@ -15,7 +16,15 @@ from django.core.management import call_command
 from pytest_django.fixtures import SettingsWrapper
 
 from devices.broker_auth import ACL_FILE, PASSWORD_FILE
-from devices.tests.mosquitto_harness import ROOT, PrivateBroker, connect, free_port, refused
+from devices.tests.mosquitto_harness import (
+    ROOT,
+    PrivateBroker,
+    Received,
+    TestClient,
+    connect,
+    free_port,
+    refused,
+)
 
 CONFIG_DIR = ROOT / "mosquitto" / "config"
 CONFIG = (CONFIG_DIR / "mosquitto.conf").read_text()
@@ -89,6 +98,42 @@ def test_the_limits_fit_the_ingests_batches() -> None:
     assert int(option("max_queued_messages")) >= 100 * batch
     # The contract's 64 KiB messages must pass, so the ingest sees (and judges) them.
     assert int(option("max_packet_size")) > 64 * 1024
+
+
+def drain(client: TestClient, quiet: float = 0.5) -> list[Received]:
+    """What arrives until nothing has for `quiet` seconds."""
+    got = []
+    while True:
+        try:
+            got.append(client.inbox.get(timeout=quiet))
+        except queue.Empty:
+            return got
+
+
+def test_the_ingest_may_hold_two_batches_unacknowledged_and_gets_the_rest_after_acking(
+    broker: PrivateBroker,
+) -> None:
+    broker.start()
+    batch, window = documented_batch_size(), int(option("max_inflight_messages"))
+    ingest = connect(broker.port, "zias-ingest", INGEST_PASSWORD, manual_ack=True)
+    ingest.subscribe("zias/devices/+/ack")
+    sender = connect(broker.port, "zias-ingest", INGEST_PASSWORD)
+    try:
+        sent = [
+            sender.paho.publish(f"zias/devices/door-{n % 7}/ack", f'{{"id": "{n}"}}', qos=1)
+            for n in range(3 * batch)
+        ]
+        for info in sent:
+            info.wait_for_publish(5)
+        held = drain(ingest)
+        # The broker stops at its in-flight window while the ingest commits: two batches.
+        assert len(held) == window >= 2 * batch
+        for message in held:
+            ingest.paho.ack(message.mid, 1)
+        assert len(drain(ingest)) == 3 * batch - window
+    finally:
+        ingest.close()
+        sender.close()
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:
