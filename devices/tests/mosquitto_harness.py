@@ -176,6 +176,13 @@ class TestClient:
         self.paho.disconnect()
         self.paho.loop_stop()
 
+    def drop(self) -> None:
+        """Vanish without a DISCONNECT, as a reader losing power does: the broker sends the will."""
+        self.paho.loop_stop()
+        sock = self.paho.socket()
+        if sock is not None:
+            sock.close()
+
 
 def connect(
     port: int,
@@ -187,6 +194,7 @@ def connect(
     client_id: str | None = None,
     tls: ssl.SSLContext | None = None,
     manual_ack: bool = False,
+    will: tuple[str, str] | None = None,
 ) -> TestClient:
     """A connected client, or Refused with the broker's reason.
 
@@ -203,6 +211,8 @@ def connect(
     )
     if tls is not None:
         paho.tls_set_context(tls)
+    if will is not None:
+        paho.will_set(will[0], will[1], qos=1, retain=True)
     if username is not None:
         paho.username_pw_set(username, password)
     client = TestClient(paho)

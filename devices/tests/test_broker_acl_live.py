@@ -164,6 +164,19 @@ def test_a_phone_cannot_publish_as_a_reader(school: School) -> None:
     assert [m.topic for m in ingest.received_until(own)] == [own]
 
 
+def test_a_readers_last_will_is_sent_only_on_its_own_status(school: School) -> None:
+    ingest = school.login(INGEST)
+    ingest.subscribe(school.topic("#"))
+    offline = '{"online": false}'
+    for whose in ["door-b", "door-a"]:  # a forged will first, then its own
+        status = school.topic(f"devices/{whose}/status")
+        reader = connect(school.port, "door-a", school.passwords["door-a"], will=(status, offline))
+        reader.drop()
+
+    own = school.topic("devices/door-a/status")
+    assert [(m.topic, m.payload) for m in ingest.received_until(own)] == [(own, offline.encode())]
+
+
 def test_a_reader_cannot_fake_acks_or_configs_for_another_reader(school: School) -> None:
     door_b = school.login("door-b")
     door_b.subscribe(school.topic("devices/door-b/ack"))
@@ -278,9 +291,12 @@ def test_a_disabled_reader_is_refused_after_the_next_sync_and_reload(school: Sch
     assert school.broker.process is not None
     assert f"pid {school.broker.process.pid}" in output
     assert wait_until_refused(school, "door-a", school.passwords["door-a"])
-    # Everyone else is unaffected.
-    assert refused(school.port, "door-b", school.passwords["door-b"]) is None
-    assert refused(school.port, INGEST, school.passwords[INGEST]) is None
+    # Everyone else is unaffected: the ingest still reads what door-b sends.
+    ingest = school.login(INGEST)
+    ingest.subscribe(school.topic("#"))
+    events = school.topic("devices/door-b/events")
+    school.login("door-b").publish(events, '{"id": "after-reload", "type": "pir"}')
+    assert [m.topic for m in ingest.received_until(events)] == [events]
 
 
 def test_a_connected_reader_is_cut_off_when_disabled_and_reloaded(school: School) -> None:
