@@ -111,16 +111,17 @@ def drain(client: TestClient, quiet: float = 0.5) -> list[Received]:
 
 
 def test_the_ingest_may_hold_two_batches_unacknowledged_and_gets_the_rest_after_acking(
-    broker: PrivateBroker,
+    broker: PrivateBroker, settings: SettingsWrapper
 ) -> None:
     broker.start()
+    prefix = settings.MQTT_TOPIC_PREFIX
     batch, window = documented_batch_size(), int(option("max_inflight_messages"))
     ingest = connect(broker.port, "zias-ingest", INGEST_PASSWORD, manual_ack=True)
-    ingest.subscribe("zias/devices/+/ack")
+    ingest.subscribe(f"{prefix}/devices/+/ack")
     sender = connect(broker.port, "zias-ingest", INGEST_PASSWORD)
     try:
         sent = [
-            sender.paho.publish(f"zias/devices/door-{n % 7}/ack", f'{{"id": "{n}"}}', qos=1)
+            sender.paho.publish(f"{prefix}/devices/door-{n % 7}/ack", f'{{"id": "{n}"}}', qos=1)
             for n in range(3 * batch)
         ]
         for info in sent:
