@@ -10,6 +10,8 @@ import pytest
 import yaml
 from django.core.management import get_commands
 
+from devices.broker_auth import ACL_FILE, PASSWORD_FILE, ingest_credentials
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -65,3 +67,108 @@ def test_the_apps_reach_the_services_by_their_compose_names(services: dict[str, 
         assert "@mysql:3306/" in env["DATABASE_URL"]
         assert env["REDIS_URL"].startswith("redis://redis:6379")
         assert "@mosquitto:1883" in env["MQTT_URL"]
+
+
+# --- The broker's users and files ---------------------------------------------------------------
+
+INGEST_PASSWORD = "a-test-ingest-password"
+
+
+def interpolate(value: str, **env: str) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error}, with `env` as the .env file."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, rest = match.group(1), match.group(2), match.group(3)
+        if name in env:
+            return env[name]
+        if op == ":-":
+            return rest
+        raise KeyError(f"{name} is required: {rest}")
+
+    return re.sub(r"\$\{(\w+)(?:(:[-?])([^}]*))?\}", one, value).replace("$$", "$")
+
+
+def mount_target(service: dict[str, Any], volume: str) -> tuple[str, bool]:
+    """Where `volume` is mounted in `service`, and whether read-only."""
+    for mount in service.get("volumes", []):
+        parts = mount.split(":")
+        if parts[0] == volume:
+            return parts[1], parts[2:] == ["ro"]
+    raise AssertionError(f"{volume} is not mounted")
+
+
+def broker_option(name: str) -> str:
+    config = (ROOT / "mosquitto" / "config" / "mosquitto.conf").read_text()
+    match = re.search(rf"^{name} (.+)$", config, re.M)
+    assert match, name
+    return match.group(1)
+
+
+def test_mqtt_sync_writes_where_the_broker_reads(services: dict[str, Any]) -> None:
+    command = services["mqtt-sync"]["command"]
+    out = command[command.index("--out") + 1]
+    assert command[:3] == ["python", "manage.py", "mosquitto_sync"]
+    assert mount_target(services["mqtt-sync"], "mosquitto-auth") == (out, False)
+    # The broker only reads them, from the same volume, at the paths its config names.
+    assert mount_target(services["mosquitto"], "mosquitto-auth") == (out, True)
+    assert broker_option("password_file") == f"{out}/{PASSWORD_FILE}"
+    assert broker_option("acl_file") == f"{out}/{ACL_FILE}"
+    assert mount_target(services["mosquitto"], "mosquitto-data")[0] == broker_option(
+        "persistence_location"
+    ).rstrip("/")
+
+
+def test_only_mqtt_sync_and_the_broker_see_the_auth_files(services: dict[str, Any]) -> None:
+    holders = {
+        name
+        for name, service in services.items()
+        if any(m.split(":")[0] == "mosquitto-auth" for m in service.get("volumes", []))
+    }
+    assert holders == {"mqtt-sync", "mosquitto"}
+
+
+def test_the_broker_starts_only_after_the_files_are_written(services: dict[str, Any]) -> None:
+    assert services["mqtt-sync"]["restart"] == "no"  # one-shot
+    assert services["mqtt-sync"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
+    assert services["mosquitto"]["depends_on"]["mqtt-sync"] == {
+        "condition": "service_completed_successfully"
+    }
+    assert services["ingest"]["depends_on"]["mosquitto"] == {"condition": "service_healthy"}
+
+
+def test_mqtt_sync_writes_as_the_brokers_user(services: dict[str, Any]) -> None:
+    # eclipse-mosquitto runs as uid/gid 1883; the files are 0640, so they must be its own.
+    assert services["mqtt-sync"]["user"] == "1883:1883"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "chown 1883:1883 /mosquitto/auth" in dockerfile
+
+
+def test_the_ingest_and_mqtt_sync_agree_on_the_ingests_broker_user(
+    services: dict[str, Any],
+) -> None:
+    env = {"MQTT_INGEST_PASSWORD": INGEST_PASSWORD}
+    ingest_url = interpolate(services["ingest"]["environment"]["MQTT_URL"], **env)
+    sync_url = interpolate(services["mqtt-sync"]["environment"]["MQTT_URL"], **env)
+    assert ingest_url == sync_url
+    user = ingest_credentials(ingest_url)
+    assert user.password == INGEST_PASSWORD
+    # The healthcheck logs in as that user, so a bad sync makes the broker unhealthy.
+    check = [interpolate(arg, **env) for arg in services["mosquitto"]["healthcheck"]["test"]]
+    assert check[check.index("-u") + 1] == user.username
+    assert check[check.index("-P") + 1] == user.password
+    assert check[check.index("-t") + 1].startswith("$SYS/")
+
+
+def test_the_ingests_broker_password_has_no_default(services: dict[str, Any]) -> None:
+    # It reads every topic and answers every reader: a shipped default would be a way in.
+    with pytest.raises(KeyError, match="MQTT_INGEST_PASSWORD"):
+        interpolate(services["ingest"]["environment"]["MQTT_URL"])
+    with pytest.raises(KeyError, match="MQTT_INGEST_PASSWORD"):
+        [interpolate(arg) for arg in services["mosquitto"]["healthcheck"]["test"]]
+
+
+def test_broker_secrets_stay_out_of_the_image() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {"mosquitto/certs", "mosquitto/auth", "mosquitto/data", ".env"} <= set(ignored)
