@@ -15,13 +15,17 @@ from django.db import OperationalError
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import (
+    BaseAuthentication,
+    SessionAuthentication,
+    get_authorization_header,
+)
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from attendance.api.schema import ErrorSerializer, ZiasAutoSchema
 from devices.credentials import verify_password
@@ -136,10 +140,7 @@ _ANSWERS_SCHEMA = {
 )
 class AttendanceEventView(APIView):
     schema = ZiasAutoSchema()
-    authentication_classes = [
-        ReaderBasicAuthentication,
-        *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
-    ]
+    authentication_classes = [ReaderBasicAuthentication, JWTAuthentication, SessionAuthentication]
     permission_classes = [IsReaderOrStaff]
 
     def post(self, request: Request) -> Response:

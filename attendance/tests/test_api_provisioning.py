@@ -75,7 +75,8 @@ def test_staff_create_a_student_linked_to_a_login(school: School, api) -> None:
     body = {"number": "S2001", "first_name": "Cy", "last_name": "Ng", "username": "cy"}
     response = api(school.staff).post(f"{V1}/students", body)
     assert response.status_code == 201, response.json()
-    assert Student.objects.get(number="S2001").user.username == "cy"
+    linked = Student.objects.get(number="S2001").user
+    assert linked is not None and linked.username == "cy"
     assert api(school.staff).get(f"{V1}/students/S2001").json()["username"] == "cy"
 
 

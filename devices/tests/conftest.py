@@ -1,4 +1,5 @@
 import json
+from typing import Any
 
 import pytest
 
@@ -9,7 +10,7 @@ PREFIX = "zt"
 TS = 1795766462345
 
 
-def events_message(device: str, doc: object, **kwargs: object) -> IncomingMessage:
+def events_message(device: str, doc: object, **kwargs: Any) -> IncomingMessage:
     payload = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
     return IncomingMessage(f"{PREFIX}/devices/{device}/events", payload, **kwargs)
 

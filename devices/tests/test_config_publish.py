@@ -49,7 +49,7 @@ def test_saving_a_reader_publishes_its_config_retained_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         reader.mode = "entry"
         reader.save()
-    assert retained(broker.url, "zt-config/devices/door-cfg/config")["mode"] == "entry"
+    assert (retained(broker.url, "zt-config/devices/door-cfg/config") or {}).get("mode") == "entry"
 
 
 @pytest.mark.django_db
@@ -78,4 +78,4 @@ def test_publish_config_command_republishes_every_reader(broker, capsys):
         make_reader(room, device)
     call_command("publish_config")
     assert "2 of 2" in capsys.readouterr().out
-    assert retained(broker.url, "zt-config/devices/door-b/config")["mode"] == "toggle"
+    assert (retained(broker.url, "zt-config/devices/door-b/config") or {}).get("mode") == "toggle"

@@ -6,12 +6,13 @@ and the valid events around them are all stored and answered.
 
 import itertools
 import json
+from typing import cast
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devices.models import RawEvent, RejectedMessage
-from devices.mqtt.client import Inbound
+from devices.mqtt.client import Inbound, MqttClient
 from devices.mqtt.loop import IngestLoop, LoopConfig
 from devices.tests.conftest import PREFIX, TS, tap
 
@@ -82,7 +83,9 @@ def inbound(payload: bytes, mid: int) -> Inbound:
 @given(bad=st.lists(bad_payloads(), min_size=1, max_size=6), valid_count=st.integers(1, 4))
 def test_loop_survives_bad_input_and_stores_the_good(door, bad, valid_count):
     client = RecordingClient()
-    loop = IngestLoop(client, LoopConfig(PREFIX, batch_size=50, batch_ms=5, tick_s=60))
+    loop = IngestLoop(
+        cast(MqttClient, client), LoopConfig(PREFIX, batch_size=50, batch_ms=5, tick_s=60)
+    )
     good_ids = [f"ok-{next(_ids)}" for _ in range(valid_count)]
     good = [json.dumps(tap(i, ts=TS + n * 10_000)).encode() for n, i in enumerate(good_ids)]
     messages = [inbound(p, mid) for mid, p in enumerate(good + bad, start=1)]

@@ -6,6 +6,7 @@ subscription: every event published is stored exactly once.
 
 import json
 import signal
+import subprocess
 import time
 
 import pytest
@@ -32,7 +33,7 @@ def procdb(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         db = ProcDatabase()
         uids = seed(db, READERS, 50)
-    db.uids = uids
+    db.uids = uids  # type: ignore[attr-defined]
     yield db
     db.close()
 
@@ -46,7 +47,7 @@ def clean_db(procdb):
 @pytest.fixture
 def spawned():
     """Every process a test starts is killed at the end, pass or fail."""
-    processes = []
+    processes: list[subprocess.Popen[bytes]] = []
     yield processes
     for process in processes:
         if process.poll() is None:

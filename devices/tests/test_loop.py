@@ -2,6 +2,7 @@
 
 import json
 from datetime import timedelta
+from typing import cast
 
 import pytest
 from django.db import OperationalError
@@ -10,6 +11,7 @@ from django.utils import timezone
 from attendance import services
 from devices.models import IngestWorker, RawEvent, Reader, RejectedMessage
 from devices.mqtt import loop as loop_module
+from devices.mqtt.client import MqttClient
 from devices.mqtt.loop import IngestLoop, LoopConfig, contract_topics
 from devices.tests.conftest import PREFIX, tap
 from devices.tests.test_fuzz import RecordingClient, inbound
@@ -18,7 +20,8 @@ from devices.tests.test_fuzz import RecordingClient, inbound
 @pytest.fixture
 def loop():
     return IngestLoop(
-        RecordingClient(), LoopConfig(PREFIX, batch_size=10, batch_ms=5, tick_s=60, name="t")
+        cast(MqttClient, RecordingClient()),
+        LoopConfig(PREFIX, batch_size=10, batch_ms=5, tick_s=60, name="t"),
     )
 
 

@@ -163,6 +163,7 @@ def test_reader_status_updates_health(door):
     reader = Reader.objects.get(device_id="door-1")
     assert reader.online and reader.firmware == "1.2.0" and reader.ip == "10.20.0.31"
     assert (reader.wifi_rssi, reader.uptime_s, reader.queued) == (-61, 3600, 4)
+    assert reader.last_seen is not None
     assert reader.last_seen.isoformat() == "2026-11-27T08:00:00+00:00"
     run(IncomingMessage(f"{PREFIX}/devices/door-1/status", b'{"online": false}', retain=True))
     reader.refresh_from_db()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from devices.models import Reader
@@ -20,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         items = all_reader_configs()
-        wanted = set(options["device_ids"])  # type: ignore[arg-type]
+        wanted = set(cast(list[str], options["device_ids"]))
         if wanted:
             unknown = wanted - {device for device, _ in items}
             if unknown:
