@@ -11,7 +11,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from attendance.admin import ReadOnlyAdmin, RoomAdmin, StudentAdmin, add_inline
-from devices.credentials import mosquitto_hash, new_password
 from devices.identifiers import InvalidUid, normalise_uid
 from devices.models import Card, CardAction, CardHistory, RawEvent, Reader, RejectedMessage
 from zias.csv_export import export_action
@@ -54,13 +53,7 @@ class ReaderAdmin(admin.ModelAdmin):
     list_select_related = ["room"]
     autocomplete_fields = ["room"]
     readonly_fields = [
-        "online",
-        "last_seen",
-        "firmware",
-        "ip",
-        "wifi_rssi",
-        "uptime_s",
-        "queued",
+        *Reader.HEALTH_FIELDS,
         "mqtt_password_hash",
         "created_at",
         "updated_at",
@@ -70,9 +63,7 @@ class ReaderAdmin(admin.ModelAdmin):
     @admin.action(description="Make a new MQTT password (shown once)")
     def rotate_credentials(self, request: HttpRequest, queryset: QuerySet[Reader]) -> None:
         for reader in queryset:
-            password = new_password()
-            reader.mqtt_password_hash = mosquitto_hash(password)
-            reader.save(update_fields=["mqtt_password_hash", "updated_at"])
+            password = reader.rotate_password()
             self.message_user(
                 request,
                 f"{reader.device_id}: new MQTT password {password} (shown only now; run "

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from attendance.models import Room, Student
+from devices.credentials import mosquitto_hash, new_password
 from devices.identifiers import InvalidUid, normalise_uid, sender_id_validator
 
 
@@ -60,6 +61,17 @@ class Reader(models.Model):
 
     def __str__(self) -> str:
         return self.device_id
+
+    # What the reader reports about itself; shown read-only in the admin and the API.
+    HEALTH_FIELDS = ("online", "last_seen", "firmware", "ip", "wifi_rssi", "uptime_s", "queued")
+
+    def rotate_password(self) -> str:
+        """A new MQTT password: returned once, only its hash kept. The old one stops working
+        at the broker's next mosquitto_sync."""
+        password = new_password()
+        self.mqtt_password_hash = mosquitto_hash(password)
+        self.save(update_fields=["mqtt_password_hash", "updated_at"])
+        return password
 
     def config_payload(self) -> dict[str, object]:
         """What the reader gets, retained, on .../config."""

@@ -61,15 +61,7 @@ class ReaderSerializer(NaturalKeySerializer):
             "uptime_s",
             "queued",
         ]
-        read_only_fields = [
-            "online",
-            "last_seen",
-            "firmware",
-            "ip",
-            "wifi_rssi",
-            "uptime_s",
-            "queued",
-        ]
+        read_only_fields = list(Reader.HEALTH_FIELDS)
 
 
 class CredentialsSerializer(serializers.Serializer):

@@ -25,7 +25,6 @@ from devices.api.serializers import (
     ReaderSerializer,
     RejectedSerializer,
 )
-from devices.credentials import mosquitto_hash, new_password
 from devices.identifiers import InvalidUid, normalise_uid
 from devices.models import Card, CardAction, CardHistory, RawEvent, Reader, RejectedMessage
 
@@ -89,9 +88,7 @@ class ReaderViewSet(ApiDefaults, viewsets.ModelViewSet):
     def credentials(self, request: Request, device_id: str | None = None) -> Response:
         """A new MQTT password for the reader, shown once; the old one stops working."""
         reader = self.get_object()
-        password = new_password()
-        reader.mqtt_password_hash = mosquitto_hash(password)
-        reader.save(update_fields=["mqtt_password_hash", "updated_at"])
+        password = reader.rotate_password()
         body = {
             "device_id": reader.device_id,
             "mqtt_username": reader.device_id,
