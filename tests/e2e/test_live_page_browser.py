@@ -13,8 +13,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -45,6 +46,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = BASE_DIR / "artifacts" / "e2e"
 PASSWORD = "pw-for-browser-tests-1"
 LIVE_WITHIN_MS = 2000
+SCHOOL_ZONE = "Asia/Tokyo"
+PROJECTOR = {"width": 1920, "height": 1080}
+TABLET = {"width": 768, "height": 1024}
 
 
 @dataclass
@@ -54,6 +58,7 @@ class School:
     device: str
     teacher: str
     students: dict[str, tuple[str, str]]  # first name -> (number, card uid)
+    starts_at: datetime
 
 
 def seed_school(run: str) -> School:
@@ -75,8 +80,10 @@ def seed_school(run: str) -> School:
         teachers=(teacher,),
         students=tuple(Student.objects.filter(number__startswith=f"E{run}")),
     )
-    make_session(course, room, timezone.now() - timedelta(minutes=1), minutes=90)
-    return School(run, room.code, reader.device_id, teacher.get_username(), students)
+    session = make_session(course, room, timezone.now() - timedelta(minutes=1), minutes=90)
+    return School(
+        run, room.code, reader.device_id, teacher.get_username(), students, session.starts_at
+    )
 
 
 @dataclass
@@ -111,6 +118,8 @@ def stack(school: School, mqtt_url: str) -> Iterator[Stack]:
         MQTT_URL=mqtt_url,
         MQTT_TOPIC_PREFIX=f"zias-e2e-{school.run}",
         CHANNEL_PREFIX=f"zias-e2e-{school.run}",
+        # Not the test's own zone: the page must show the server's school zone, not UTC.
+        TIME_ZONE=SCHOOL_ZONE,
     )
     client_id = f"zias-e2e-ingest-{school.run}"
     web, loop = daphne(env, port).start(), ingest(env, client_id).start()
@@ -220,3 +229,49 @@ def test_a_tap_shows_the_student_present_without_a_reload(
     expect(page.locator("#count")).to_have_text("2")
     assert navigations == [], "the page reloaded instead of reconnecting"
     page.context.close()
+
+
+def test_a_correction_from_one_page_updates_another_and_is_audited(
+    browser: Any, stack: Stack, school: School
+) -> None:
+    """The projector page corrects Cy with a reason; the tablet page sees it without a reload."""
+    from playwright.sync_api import expect
+
+    projector = log_in(browser, stack, school, PROJECTOR)
+    tablet = log_in(browser, stack, school, TABLET)
+    for page in (projector, tablet):
+        expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=10_000)
+    local_start = school.starts_at.astimezone(ZoneInfo(SCHOOL_ZONE)).strftime("%H:%M")
+    expect(projector.locator("#session-line")).to_contain_text(local_start)
+    tablet_navigations: list[str] = []
+    tablet.on("framenavigated", lambda frame: tablet_navigations.append(frame.url))
+
+    cy = school.students["Cy"][0]
+    row = projector.locator(f'#roster tr[data-student="{cy}"]')
+    row.get_by_text("Correct").click()
+    row.get_by_label("New status").select_option("excused")
+    row.get_by_label("Reason").fill("Doctor's note seen by the office")
+    with projector.expect_navigation():
+        row.get_by_role("button", name="Save").click()
+
+    expect(projector.locator(".messages")).to_contain_text("Cy Tanaka: marked excused")
+    expect(badge(projector, school, "Cy")).to_have_attribute("data-status", "excused")
+    expect(badge(tablet, school, "Cy")).to_have_attribute(
+        "data-status", "excused", timeout=LIVE_WITHIN_MS
+    )
+    expect(badge(tablet, school, "Cy")).to_have_text("Excused")
+    assert tablet_navigations == [], "the other page reloaded instead of updating live"
+    audited = stack.db.scalar(
+        "SELECT COUNT(*) FROM attendance_auditentry a "
+        "JOIN attendance_attendancerecord r ON r.id = a.record_id "
+        "JOIN attendance_student s ON s.id = r.student_id "
+        "WHERE s.number = %s AND a.new_status = 'excused' AND a.reason = %s",
+        (cy, "Doctor's note seen by the office"),
+    )
+    assert audited == 1
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    projector.screenshot(path=str(ARTIFACTS / "live-room-projector.png"))
+    tablet.screenshot(path=str(ARTIFACTS / "live-room-tablet.png"), full_page=True)
+    projector.context.close()
+    tablet.context.close()
