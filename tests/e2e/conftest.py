@@ -58,13 +58,19 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 @pytest.fixture
 def mqtt_url() -> str:
     """The broker the test taps cards through (the machine's Mosquitto unless MQTT_URL says)."""
-    if not settings.REDIS_URL:
-        missing(
-            "REDIS_URL is unset: the ingest and Daphne run as separate processes, so live "
-            "updates need the Redis channel layer"
-        )
     url = settings.MQTT_URL or DEFAULT_MQTT_URL
     parts = urlsplit(url)
     if not port_reachable(parts.hostname or "127.0.0.1", parts.port or 1883):
         missing(f"no MQTT broker at {url}")
     return url
+
+
+@pytest.fixture
+def redis_channel_layer() -> str:
+    """Separate ingest and Daphne processes reach each other only through Redis."""
+    if not settings.REDIS_URL:
+        missing(
+            "REDIS_URL is unset: the ingest and Daphne run as separate processes, so live "
+            "updates need the Redis channel layer"
+        )
+    return str(settings.REDIS_URL)

@@ -9,6 +9,8 @@ Present within 2 seconds, without a reload.
 from __future__ import annotations
 
 import json
+import signal
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -108,8 +110,19 @@ def school() -> School:
     return seed_school(uuid.uuid4().hex[:6])
 
 
+def wait_for_ingest(db: SharedDatabase, loop: Service, client_id: str) -> None:
+    """The ingest records itself on its first tick, right after subscribing."""
+    ready = wait_until(
+        lambda: not loop.running
+        or db.scalar("SELECT COUNT(*) FROM devices_ingestworker WHERE name = %s", (client_id,)) > 0,
+        60,
+    )
+    assert ready and loop.running, loop.output()
+    time.sleep(0.3)  # the SUBACK: a fresh session gets only later messages
+
+
 @pytest.fixture
-def stack(school: School, mqtt_url: str) -> Iterator[Stack]:
+def stack(school: School, mqtt_url: str, redis_channel_layer: str) -> Iterator[Stack]:
     db = SharedDatabase()
     db.publish_seed()
     port = free_port()
@@ -124,16 +137,9 @@ def stack(school: School, mqtt_url: str) -> Iterator[Stack]:
     client_id = f"zias-e2e-ingest-{school.run}"
     web, loop = daphne(env, port).start(), ingest(env, client_id).start()
     try:
-        ingest_ready = wait_until(
-            lambda: not loop.running
-            or db.scalar("SELECT COUNT(*) FROM devices_ingestworker WHERE name = %s", (client_id,))
-            > 0,
-            60,
-        )
-        assert ingest_ready and loop.running, loop.output()
+        wait_for_ingest(db, loop, client_id)
         assert wait_until(lambda: port_open(port) or not web.running, 60), web.output()
         assert web.running, web.output()
-        time.sleep(0.3)  # the ingest's SUBACK: a fresh session gets only later messages
         yield Stack(f"http://127.0.0.1:{port}", db, web, loop, port)
     finally:
         web.stop()
@@ -275,3 +281,43 @@ def test_a_correction_from_one_page_updates_another_and_is_audited(
     tablet.screenshot(path=str(ARTIFACTS / "live-room-tablet.png"), full_page=True)
     projector.context.close()
     tablet.context.close()
+
+
+def test_serve_gives_live_updates_without_redis_and_stops_on_sigterm(
+    browser: Any, school: School, mqtt_url: str
+) -> None:
+    """The zero-setup shape: `manage.py serve` runs Daphne and the ingest in one process, so
+    the in-memory channel layer carries the change to the page."""
+    from playwright.sync_api import expect
+
+    db = SharedDatabase()
+    db.publish_seed()
+    port = free_port()
+    client_id = f"zias-e2e-serve-{school.run}"
+    env = service_env(
+        db,
+        MQTT_URL=mqtt_url,
+        MQTT_TOPIC_PREFIX=f"zias-e2e-{school.run}",
+        MQTT_CLIENT_ID=client_id,
+        TIME_ZONE=SCHOOL_ZONE,
+    )
+    env.pop("REDIS_URL", None)  # the in-memory channel layer
+    argv = [sys.executable, "manage.py", "serve", "--port", str(port)]
+    server = Service("serve", argv, env).start()
+    try:
+        wait_for_ingest(db, server, client_id)
+        assert wait_until(lambda: port_open(port) or not server.running, 60), server.output()
+        page = log_in(browser, Stack(f"http://127.0.0.1:{port}", db, server, server, port), school)
+        expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=10_000)
+        tap(mqtt_url, school, "Ada", f"{school.run}-s1")
+        expect(badge(page, school, "Ada")).to_have_attribute(
+            "data-status", "present", timeout=LIVE_WITHIN_MS
+        )
+        page.context.close()
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(20) == 0, server.output()
+        assert "Stopped." in server.output()
+    finally:
+        server.stop()
+        print(server.output())
