@@ -71,7 +71,7 @@ class SharedDatabase:
             connection.connection.backup(target)
             target.close()
 
-    def scalar(self, sql: str, params: tuple[object, ...] = ()) -> int:
+    def scalar(self, sql: str, params: tuple[str, ...] = ()) -> int:
         if self.vendor == "mysql":
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)

@@ -83,7 +83,7 @@ def _run_ingest(ingest: IngestLoop, failed: threading.Event) -> None:
         # A web server without its ingest would show pages that never change: stop both.
         from twisted.internet import reactor
 
-        reactor.callFromThread(reactor.stop)  # type: ignore[attr-defined]
+        reactor.callFromThread(reactor.stop)  # type: ignore[attr-defined,misc]
     finally:
         close_old_connections()
 
