@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 
+from attendance.live import RoomDelta, publish_on_commit
 from attendance.models import AttendanceRecord, AuditEntry, RecordRevision, Status
 
 REASON_MAX = 300
@@ -52,4 +53,7 @@ def correct_record(
         locked.manual_reason = reason
         locked.revision += 1
         locked.save(update_fields=["status", "manual", "manual_reason", "revision", "updated_at"])
+        # Other open live pages of the room show the new status once this commits.
+        change = RoomDelta(status={record.student.number: new_status})
+        publish_on_commit([], {record.session.room.code: change})
     return locked

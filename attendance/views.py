@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -60,7 +61,12 @@ def room_page(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "attendance/room.html",
-        {"room": room, "state": page_state(room), "statuses": Status.choices},
+        {
+            "room": room,
+            "state": page_state(room),
+            "statuses": Status.choices,
+            "time_zone": settings.TIME_ZONE,  # the page shows wall-clock times in this zone
+        },
     )
 
 

@@ -9,17 +9,20 @@
     left_early: "Left early", absent: "Absent", excused: "Excused",
   };
 
+  // Wall-clock times in the school's zone (settings.TIME_ZONE), whatever the browser's zone
+  // and whatever offset the server sent.
+  const clock = new Intl.DateTimeFormat("en-GB", {hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: cfg.timeZone});
   function fmtTime(iso) {
     if (!iso) return "";
-    // Times arrive in the school's zone with their offset; show the wall clock as sent.
-    const m = /T(\d\d:\d\d)/.exec(iso);
-    return m ? m[1] : iso;
+    const moment = new Date(iso);
+    return isNaN(moment) ? iso : clock.format(moment);
   }
 
   // What a teacher should read for one enrolled student right now.
   function displayStatus(entry, session) {
     const record = entry.record;
-    if (record && record.status === "excused") return "excused";
+    // A teacher's correction is the answer, whatever the doors say.
+    if (record && (record.manual || record.status === "excused")) return record.status;
     if (entry.inside) return record && record.status === "late" ? "late" : "present";
     if (record && record.first_seen) return record.status === "left_early" ? "left_early" : "left";
     if (session && session.ended) return "absent";
@@ -62,7 +65,9 @@
       const form = template.content.cloneNode(true);
       form.querySelector("input[name=session]").value = session.id;
       form.querySelector("input[name=student]").value = entry.student;
-      form.querySelector("summary").textContent = `Excuse or correct ${entry.name}`;
+      const summary = form.querySelector("summary");
+      summary.textContent = "Correct";
+      summary.append(el("span", {class: "visually-hidden"}, ` ${entry.name}`));
       const correctCell = el("td");
       correctCell.append(form);
       row.append(who, statusCell, el("td", {}, fmtTime(entry.record && entry.record.first_seen)),
@@ -104,8 +109,11 @@
         state.present = state.present.filter((p) => p.student !== message.student);
         state.present.push({student: message.student, name: message.name, since: message.since, source: message.source});
         const entry = rosterEntry(message.student);
-        if (entry) entry.inside = true;
-        else state.visitors = state.present.filter((p) => !rosterEntry(p.student));
+        if (entry) {
+          entry.inside = true;
+          if (entry.record && !entry.record.first_seen) entry.record.first_seen = message.since;
+          if (!entry.record) entry.record = {status: "present", first_seen: message.since, flags: [], manual: false};
+        } else state.visitors = state.present.filter((p) => !rosterEntry(p.student));
         state.count = state.present.length;
         break;
       }
@@ -121,9 +129,6 @@
         const entry = rosterEntry(message.student);
         if (entry) {
           entry.record = Object.assign({flags: [], first_seen: null, manual: false}, entry.record || {}, {status: message.status});
-          if (!entry.record.first_seen && message.status !== "absent" && message.status !== "excused") {
-            entry.record.first_seen = new Date().toISOString();
-          }
         }
         break;
       }
