@@ -1,0 +1,331 @@
+"""BLE presence from stored phone reports: the Django side of beacons.presence.
+
+A phone's reports fall into *segments*: runs of reports with no silence longer than the
+tracker's `silence_timeout` between them, within one local day. After such a silence the
+pure tracker holds nothing (its stay is closed, its smoothing history and candidate are
+cleared), so each segment's presence depends on that segment's reports alone. A batch
+names moments (a new report, or a card tap of the phone's owner); every segment holding
+one is replayed from all of its stored reports in event-time order and its student's `ble`
+visits in that span are replaced. So a late report revises exactly what it affects, and any
+order or repetition of the same reports gives the same visits and the same flags.
+
+Queries are per batch: phones, beacons, report times, report payloads, visits and flags
+each in one go, whatever the number of reports.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Q
+
+from attendance.engine.days import day_bounds, local_day
+from attendance.engine.loading import SessionRow, sessions_in_rooms_on_days
+from attendance.models import Visit, VisitSource
+from beacons.ble_evidence import BeaconBook, load_beacon_book, update_beacon_health
+from beacons.ble_flags import SegmentEvidence, replace_segment_flags
+from beacons.models import Phone
+from beacons.presence import PresenceConfig, PresenceInterval, PresenceTracker, ScanWindow
+from devices.models import EventType, RawEvent, SenderKind
+
+PRESENCE = PresenceConfig()
+Pair = tuple[int, int]  # (session id, student id)
+
+
+@dataclass(frozen=True)
+class PhoneInfo:
+    phone_id: str
+    student_id: int
+    rssi_offset_db: int
+
+
+@dataclass(frozen=True)
+class Segment:
+    phone: str
+    day: date
+    first: datetime  # first report's ts
+    last: datetime  # last report's ts
+
+
+@dataclass
+class BleOutcome:
+    record_pairs: set[Pair] = field(default_factory=set)
+    # (student id, room or None, since, basis): where BLE places a student now.
+    moves: list[tuple[int, str | None, datetime | None, datetime]] = field(default_factory=list)
+    segments: int = 0
+    windows: int = 0
+
+
+def phone_moments(events: Iterable[RawEvent]) -> list[tuple[str, datetime]]:
+    return [
+        (e.sender, e.ts)
+        for e in events
+        if e.sender_kind == SenderKind.PHONE and e.type == EventType.BLE
+    ]
+
+
+def moments_of_taps(student_taps: Iterable[tuple[int, datetime]]) -> list[tuple[str, datetime]]:
+    """A card tap can contradict (or explain) the owner's phone: replay the phone there too."""
+    student_taps = list(student_taps)
+    if not student_taps:
+        return []
+    phones = dict(
+        Phone.objects.filter(student_id__in={s for s, _ in student_taps}, active=True).values_list(
+            "student_id", "phone_id"
+        )
+    )
+    return [(phones[s], at) for s, at in student_taps if s in phones]
+
+
+def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime) -> BleOutcome:
+    """Replay the segments holding these (phone id, moment) pairs; save visits and flags."""
+    outcome = BleOutcome()
+    if not moments:
+        return outcome
+    phones = _phones({p for p, _ in moments})
+    moments = [(p, at) for p, at in moments if p in phones]
+    if not moments:
+        return outcome
+    segments = _segments_holding(moments)
+    if not segments:
+        return outcome
+    book = load_beacon_book()
+    reports = _reports(segments)
+    days = {s.day for s in segments}
+    sessions = sessions_in_rooms_on_days(book.room_ids.values(), days)
+    existing = _ble_visits(segments, phones)
+    creates: list[Visit] = []
+    deletes: list[int] = []
+    evidence: list[SegmentEvidence] = []
+    seen_beacons: dict[int, datetime] = {}
+    for segment in segments:
+        phone = phones[segment.phone]
+        rows = reports.get(segment, [])
+        read = [book.directory.read(payload, ts) for ts, _, payload in rows]
+        windows = [r.window for r in read]
+        intervals = _track(windows, book, phone, now)
+        outcome.segments += 1
+        outcome.windows += len(windows)
+        for window in windows:
+            for s in window.sightings:
+                seen_beacons[s.beacon_id] = max(seen_beacons.get(s.beacon_id, window.at), window.at)
+        lo, hi = _span(segment, windows)
+        old = existing.get(segment, [])
+        c, d, changed = _diff(phone.student_id, old, intervals, book)
+        creates += c
+        deletes += d
+        for room, start, end in changed:
+            outcome.record_pairs |= _pairs_overlapping(
+                phone.student_id, room, start, end, sessions, now
+            )
+        evidence.append(SegmentEvidence(segment.phone, phone, lo, hi, read, intervals))
+        if segment.day == local_day(now):
+            outcome.moves.append(_where_now(phone.student_id, intervals, segment.last))
+    Visit.objects.filter(id__in=deletes).delete()
+    Visit.objects.bulk_create(creates)
+    outcome.record_pairs |= replace_segment_flags(evidence, book, sessions)
+    update_beacon_health(book, seen_beacons, reports.values())
+    return outcome
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+def _phones(phone_ids: set[str]) -> dict[str, PhoneInfo]:
+    rows = Phone.objects.filter(phone_id__in=phone_ids).values_list(
+        "phone_id", "student_id", "rssi_offset_db"
+    )
+    return {p: PhoneInfo(p, s, o) for p, s, o in rows}
+
+
+def _day_query(phone_days: dict[str, set[date]]) -> Q:
+    query = Q()
+    for phone, days in phone_days.items():
+        for day in days:
+            lo, hi = day_bounds(day)
+            query |= Q(sender=phone, ts__gte=lo, ts__lt=hi)
+    return query
+
+
+def _segments_holding(moments: Sequence[tuple[str, datetime]]) -> list[Segment]:
+    """The segments of the phones' days (from their report times alone) holding a moment."""
+    phone_days: dict[str, set[date]] = defaultdict(set)
+    for phone, at in moments:
+        phone_days[phone].add(local_day(at))
+    times: dict[tuple[str, date], list[datetime]] = defaultdict(list)
+    rows = RawEvent.objects.filter(
+        _day_query(phone_days), sender_kind=SenderKind.PHONE, type=EventType.BLE
+    ).values_list("sender", "ts")
+    for phone, ts in rows:
+        times[(phone, local_day(ts))].append(ts)
+    found: set[Segment] = set()
+    wanted: dict[tuple[str, date], list[datetime]] = defaultdict(list)
+    for phone, at in moments:
+        wanted[(phone, local_day(at))].append(at)
+    for (phone, day), points in wanted.items():
+        for first, last in _runs(sorted(times.get((phone, day), []))):
+            # A tap just outside a run still bears on it (the phone may have left for it).
+            slack = PRESENCE.silence_timeout
+            if any(first - slack <= at <= last + slack for at in points):
+                found.add(Segment(phone, day, first, last))
+    return sorted(found, key=lambda s: (s.phone, s.first))
+
+
+def _runs(times: list[datetime]) -> list[tuple[datetime, datetime]]:
+    runs: list[tuple[datetime, datetime]] = []
+    for ts in times:
+        if runs and ts - runs[-1][1] <= PRESENCE.silence_timeout:
+            runs[-1] = (runs[-1][0], ts)
+        else:
+            runs.append((ts, ts))
+    return runs
+
+
+def _reports(segments: list[Segment]) -> dict[Segment, list[tuple[datetime, str, dict]]]:
+    query = Q()
+    for s in segments:
+        query |= Q(sender=s.phone, ts__gte=s.first, ts__lte=s.last)
+    found: dict[Segment, list[tuple[datetime, str, dict]]] = defaultdict(list)
+    by_phone: dict[str, list[Segment]] = defaultdict(list)
+    for s in segments:
+        by_phone[s.phone].append(s)
+    rows = RawEvent.objects.filter(
+        query, sender_kind=SenderKind.PHONE, type=EventType.BLE
+    ).values_list("sender", "ts", "event_id", "payload")
+    for phone, ts, event_id, payload in rows:
+        for s in by_phone[phone]:
+            if s.first <= ts <= s.last:
+                found[s].append((ts, event_id, payload if isinstance(payload, dict) else {}))
+    for rows_ in found.values():
+        rows_.sort(key=lambda r: (r[0], r[1]))  # event time, then id: one order for ties
+    return found
+
+
+def _track(
+    windows: list[ScanWindow], book: BeaconBook, phone: PhoneInfo, now: datetime
+) -> list[PresenceInterval]:
+    tracker = PresenceTracker(book.places, phone.rssi_offset_db, PRESENCE)
+    for window in windows:
+        tracker.feed(window)
+    return tracker.finish(now)
+
+
+def _span(segment: Segment, windows: list[ScanWindow]) -> tuple[datetime, datetime]:
+    lo = min((w.start for w in windows), default=segment.first)
+    return min(lo, segment.first), segment.last
+
+
+# -- visits -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeldBleVisit:
+    id: int
+    room: str
+    entered_at: datetime
+    left_at: datetime | None
+    confidence: float | None
+
+
+def _ble_visits(
+    segments: list[Segment], phones: dict[str, PhoneInfo]
+) -> dict[Segment, list[HeldBleVisit]]:
+    """The student's stored ble visits that began within each segment's span."""
+    query = Q()
+    for s in segments:
+        lo = s.first - timedelta(seconds=600)  # a window reaches back at most 600 s
+        query |= Q(
+            student_id=phones[s.phone].student_id, entered_at__gte=lo, entered_at__lte=s.last
+        )
+    rows = Visit.objects.filter(query, source=VisitSource.BLE).values_list(
+        "student_id", "id", "room__code", "entered_at", "left_at", "confidence"
+    )
+    found: dict[Segment, list[HeldBleVisit]] = defaultdict(list)
+    for student, pk, room, entered, left, confidence in rows:
+        for s in segments:
+            if phones[s.phone].student_id != student:
+                continue
+            if s.first - timedelta(seconds=600) <= entered <= s.last:
+                found[s].append(HeldBleVisit(pk, room, entered, left, confidence))
+                break
+    return found
+
+
+def _diff(
+    student: int, old: list[HeldBleVisit], new: list[PresenceInterval], book: BeaconBook
+) -> tuple[list[Visit], list[int], list[tuple[str, datetime, datetime | None]]]:
+    """Creates, deletes, and every (room, start, end) that changed, old or new."""
+    held = {(v.room, v.entered_at, v.left_at, v.confidence): v for v in old}
+    creates: list[Visit] = []
+    changed: list[tuple[str, datetime, datetime | None]] = []
+    for interval in new:
+        left = None if interval.open else interval.end
+        if held.pop((interval.room, interval.start, left, interval.confidence), None):
+            continue
+        creates.append(
+            Visit(
+                student_id=student,
+                room_id=book.room_ids[interval.room],
+                entered_at=interval.start,
+                left_at=left,
+                source=VisitSource.BLE,
+                confidence=interval.confidence,
+            )
+        )
+        changed.append((interval.room, interval.start, left))
+    changed += [(v.room, v.entered_at, v.left_at) for v in held.values()]
+    return creates, [v.id for v in held.values()], changed
+
+
+def _pairs_overlapping(
+    student: int,
+    room: str,
+    start: datetime,
+    end: datetime | None,
+    sessions: list[SessionRow],
+    now: datetime,
+) -> set[Pair]:
+    left = end or max(now, start)
+    pairs = set()
+    for s in sessions:
+        early = timedelta(minutes=s.info.policy.early_minutes)
+        if s.room == room and start <= s.info.ends_at and left >= s.info.starts_at - early:
+            pairs.add((s.id, student))
+    return pairs
+
+
+def _where_now(
+    student: int, intervals: list[PresenceInterval], basis: datetime
+) -> tuple[int, str | None, datetime | None, datetime]:
+    last = intervals[-1] if intervals else None
+    if last is not None and last.open:
+        return (student, last.room, last.start, basis)
+    return (student, None, None, basis)
+
+
+def silent_phone_moments(now: datetime) -> list[tuple[str, datetime]]:
+    """Open ble visits whose phone has gone quiet past the timeout: replay to close them."""
+    quiet = now - PRESENCE.silence_timeout
+    open_students = set(
+        Visit.objects.filter(left_at__isnull=True, source=VisitSource.BLE).values_list(
+            "student_id", flat=True
+        )
+    )
+    if not open_students:
+        return []
+    rows = Phone.objects.filter(student_id__in=open_students, active=True).filter(
+        Q(last_seen__isnull=True) | Q(last_seen__lt=quiet)
+    )
+    moments = []
+    for phone_id, student_id in rows.values_list("phone_id", "student_id"):
+        entered = (
+            Visit.objects.filter(student_id=student_id, left_at__isnull=True, source="ble")
+            .values_list("entered_at", flat=True)
+            .first()
+        )
+        if entered is not None:
+            moments.append((phone_id, entered))
+    return moments
