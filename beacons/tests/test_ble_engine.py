@@ -40,8 +40,15 @@ def ble_message(phone: str, event_id: str, at: datetime, beacons: list[dict]) ->
     return IncomingMessage(f"{PREFIX}/phones/{phone}/ble", json.dumps(body).encode())
 
 
-def reports_in(phone: str, room_minor: int, other_minor: int, start: datetime, minutes: int,
-               prefix: str = "r", extra: list[dict] | None = None) -> list[IncomingMessage]:  # fmt: skip
+def reports_in(
+    phone: str,
+    room_minor: int,
+    other_minor: int,
+    start: datetime,
+    minutes: int,
+    prefix: str = "r",
+    extra: list[dict] | None = None,
+) -> list[IncomingMessage]:
     """A phone sitting in one room: a report every ~12 s, with the jitter a real OS has."""
     rng = random.Random(f"{phone}{start}")
     messages, at, i = [], start, 0
@@ -206,8 +213,11 @@ def _path_messages() -> list[IncomingMessage]:
 
 
 @pytest.mark.django_db
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 @time_machine.travel(LATER, tick=False)
 def test_any_permutation_or_repetition_of_ble_reports_gives_the_same_visits(data, school):
