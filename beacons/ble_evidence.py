@@ -24,6 +24,7 @@ class BeaconBook:
     beacon_rooms: dict[int, str]
     room_ids: dict[str, int]
     room_places: dict[str, RoomPlace]
+    setup: tuple = ()  # everything a replay's result depends on: a cached run must match it
 
     def adjacent(self, a: str, b: str) -> bool:
         """Conservative: rooms on one floor of one building may be heard through a wall;
@@ -51,6 +52,22 @@ def load_beacon_book() -> BeaconBook:
         beacon_rooms={b.pk: b.room.code for b in beacons.values()},
         room_ids={code: pk for code, pk, _, _ in rooms},
         room_places={code: RoomPlace(code, building, floor) for code, _, building, floor in rooms},
+        setup=tuple(
+            (
+                b.pk,
+                b.kind,
+                b.room.code,
+                b.enter_rssi,
+                b.exit_rssi,
+                b.uuid.lower(),
+                b.major,
+                b.minor,
+                b.eid_key.lower(),
+                b.eid_exponent,
+                b.eid_counter_offset,
+            )
+            for b in sorted(beacons.values(), key=lambda b: b.pk)
+        ),
     )
 
 

@@ -29,6 +29,7 @@ from beacons.ble_evidence import BeaconBook, load_beacon_book, update_beacon_hea
 from beacons.ble_flags import SegmentEvidence, replace_segment_flags
 from beacons.models import Phone
 from beacons.presence import PresenceConfig, PresenceInterval, PresenceTracker, ScanWindow
+from beacons.replay_cache import CachedRun, cache, digest
 from devices.models import EventType, RawEvent, SenderKind
 
 PRESENCE = PresenceConfig()
@@ -89,11 +90,16 @@ def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime)
     moments = [(p, at) for p, at in moments if p in phones]
     if not moments:
         return outcome
-    segments = _segments_holding(moments)
+    segments, keys = _segments_holding(moments)
     if not segments:
         return outcome
     book = load_beacon_book()
-    reports = _reports(segments)
+    resumed: dict[Segment, CachedRun] = {}
+    for seg in segments:
+        run = cache.resumable(seg.phone, seg.first, keys[seg], _setup(book, phones[seg.phone]))
+        if run is not None:
+            resumed[seg] = run
+    reports = _reports(segments, {seg: run.last for seg, run in resumed.items()})
     days = {s.day for s in segments}
     sessions = sessions_in_rooms_on_days(book.room_ids.values(), days)
     existing = _ble_visits(segments, phones)
@@ -103,15 +109,29 @@ def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime)
     seen_beacons: dict[int, datetime] = {}
     for segment in segments:
         phone = phones[segment.phone]
-        rows = reports.get(segment, [])
-        read = [book.directory.read(payload, ts) for ts, _, payload in rows]
+        run = resumed.get(segment)
+        fresh = [book.directory.read(payload, ts) for ts, _, payload in reports.get(segment, [])]
+        tracker = (
+            run.tracker if run else PresenceTracker(book.places, phone.rssi_offset_db, PRESENCE)
+        )
+        for r in fresh:
+            tracker.feed(r.window)
+        read = (run.reads if run else []) + fresh
+        intervals = tracker.finish(now)
+        setup = _setup(book, phone)
+        cache.keep(
+            segment.phone,
+            CachedRun(
+                segment.first, keys[segment][-1], digest(keys[segment]), setup, tracker, read
+            ),
+        )
         windows = [r.window for r in read]
-        intervals = _track(windows, book, phone, now)
         outcome.segments += 1
-        outcome.windows += len(windows)
-        for window in windows:
-            for s in window.sightings:
-                seen_beacons[s.beacon_id] = max(seen_beacons.get(s.beacon_id, window.at), window.at)
+        outcome.windows += len(fresh)
+        for r in fresh:
+            for s in r.window.sightings:
+                at = r.window.at
+                seen_beacons[s.beacon_id] = max(seen_beacons.get(s.beacon_id, at), at)
         lo, hi = _span(segment, windows)
         old = existing.get(segment, [])
         c, d, changed = _diff(phone.student_id, old, intervals, book)
@@ -150,44 +170,58 @@ def _day_query(phone_days: dict[str, set[date]]) -> Q:
     return query
 
 
-def _segments_holding(moments: Sequence[tuple[str, datetime]]) -> list[Segment]:
-    """The segments of the phones' days (from their report times alone) holding a moment."""
+def _segments_holding(
+    moments: Sequence[tuple[str, datetime]],
+) -> tuple[list[Segment], dict[Segment, list[tuple[datetime, str]]]]:
+    """The segments of the phones' days (from their report times alone) holding a moment,
+    with each segment's stored reports as sorted (ts, event id) keys."""
     phone_days: dict[str, set[date]] = defaultdict(set)
     for phone, at in moments:
         phone_days[phone].add(local_day(at))
-    times: dict[tuple[str, date], list[datetime]] = defaultdict(list)
+    times: dict[tuple[str, date], list[tuple[datetime, str]]] = defaultdict(list)
     rows = RawEvent.objects.filter(
         _day_query(phone_days), sender_kind=SenderKind.PHONE, type=EventType.BLE
-    ).values_list("sender", "ts")
-    for phone, ts in rows:
-        times[(phone, local_day(ts))].append(ts)
-    found: set[Segment] = set()
+    ).values_list("sender", "ts", "event_id")
+    for phone, ts, event_id in rows:
+        times[(phone, local_day(ts))].append((ts, event_id))
+    found: dict[Segment, list[tuple[datetime, str]]] = {}
     wanted: dict[tuple[str, date], list[datetime]] = defaultdict(list)
     for phone, at in moments:
         wanted[(phone, local_day(at))].append(at)
     for (phone, day), points in wanted.items():
-        for first, last in _runs(sorted(times.get((phone, day), []))):
+        for run in _runs(sorted(times.get((phone, day), []))):
+            first, last = run[0][0], run[-1][0]
             # A tap just outside a run still bears on it (the phone may have left for it).
             slack = PRESENCE.silence_timeout
             if any(first - slack <= at <= last + slack for at in points):
-                found.add(Segment(phone, day, first, last))
-    return sorted(found, key=lambda s: (s.phone, s.first))
+                found[Segment(phone, day, first, last)] = run
+    segments = sorted(found, key=lambda s: (s.phone, s.first))
+    return segments, found
 
 
-def _runs(times: list[datetime]) -> list[tuple[datetime, datetime]]:
-    runs: list[tuple[datetime, datetime]] = []
-    for ts in times:
-        if runs and ts - runs[-1][1] <= PRESENCE.silence_timeout:
-            runs[-1] = (runs[-1][0], ts)
+def _runs(keys: list[tuple[datetime, str]]) -> list[list[tuple[datetime, str]]]:
+    runs: list[list[tuple[datetime, str]]] = []
+    for key in keys:
+        if runs and key[0] - runs[-1][-1][0] <= PRESENCE.silence_timeout:
+            runs[-1].append(key)
         else:
-            runs.append((ts, ts))
+            runs.append([key])
     return runs
 
 
-def _reports(segments: list[Segment]) -> dict[Segment, list[tuple[datetime, str, dict]]]:
+def _setup(book: BeaconBook, phone: PhoneInfo) -> tuple:
+    return (book.setup, phone.rssi_offset_db)
+
+
+def _reports(
+    segments: list[Segment], after: dict[Segment, tuple[datetime, str]]
+) -> dict[Segment, list[tuple[datetime, str, dict]]]:
+    """Each segment's reports in event-time order (ties by id), or only those after the
+    (ts, event id) a resumed replay already fed."""
     query = Q()
     for s in segments:
-        query |= Q(sender=s.phone, ts__gte=s.first, ts__lte=s.last)
+        lo = after[s][0] if s in after else s.first
+        query |= Q(sender=s.phone, ts__gte=lo, ts__lte=s.last)
     found: dict[Segment, list[tuple[datetime, str, dict]]] = defaultdict(list)
     by_phone: dict[str, list[Segment]] = defaultdict(list)
     for s in segments:
@@ -197,20 +231,11 @@ def _reports(segments: list[Segment]) -> dict[Segment, list[tuple[datetime, str,
     ).values_list("sender", "ts", "event_id", "payload")
     for phone, ts, event_id, payload in rows:
         for s in by_phone[phone]:
-            if s.first <= ts <= s.last:
+            if s.first <= ts <= s.last and (s not in after or (ts, event_id) > after[s]):
                 found[s].append((ts, event_id, payload if isinstance(payload, dict) else {}))
     for rows_ in found.values():
         rows_.sort(key=lambda r: (r[0], r[1]))  # event time, then id: one order for ties
     return found
-
-
-def _track(
-    windows: list[ScanWindow], book: BeaconBook, phone: PhoneInfo, now: datetime
-) -> list[PresenceInterval]:
-    tracker = PresenceTracker(book.places, phone.rssi_offset_db, PRESENCE)
-    for window in windows:
-        tracker.feed(window)
-    return tracker.finish(now)
 
 
 def _span(segment: Segment, windows: list[ScanWindow]) -> tuple[datetime, datetime]:

@@ -235,3 +235,30 @@ def test_any_permutation_or_repetition_of_ble_reports_gives_the_same_visits(data
         transaction.set_rollback(True)
     assert [v[1] for v in expected] == ["A", "C"]
     assert got == expected
+
+
+@time_machine.travel(LATER, tick=False)
+def test_resuming_a_cached_replay_gives_what_a_full_replay_gives(school):
+    from beacons.replay_cache import cache
+
+    Beacon.objects.create(
+        kind="eddystone_eid", room=school["A"], eid_key="00" * 16, eid_exponent=8,
+        eid_counter_offset=0,
+    )  # fmt: skip
+    messages = reports_in("ph-ada", 1, 3, START, 25) + reports_in(
+        "ph-ada", 3, 1, START + timedelta(minutes=26), 10, "s"
+    )
+    cache.clear()
+    hits = cache.hits
+    run(messages, batch=4)  # in order, a little at a time: resumed from the cache
+    assert cache.hits > hits
+    incremental = visits()
+    flags = sorted(ProxyFlag.objects.values_list("kind", "key", "at"))
+    assert [v[1] for v in incremental] == ["A", "C"] and flags
+    Visit.objects.all().delete()
+    ProxyFlag.objects.all().delete()
+    RawEvent.objects.all().delete()
+    cache.clear()
+    run(messages, batch=1000)  # all at once: one full replay
+    assert visits() == incremental
+    assert sorted(ProxyFlag.objects.values_list("kind", "key", "at")) == flags
