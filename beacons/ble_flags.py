@@ -20,7 +20,7 @@ from attendance.engine.flags import session_at
 from attendance.engine.loading import SessionRow, cards_of_students, readers_by_device
 from attendance.models import ProxyFlag
 from beacons.ble_evidence import BeaconBook
-from beacons.presence import PresenceInterval
+from beacons.presence import PresenceInterval, ScanWindow
 from beacons.sightings import ReadReport
 from beacons.spoofing import (
     Flag,
@@ -76,7 +76,9 @@ def replace_segment_flags(
     pairs = {(s, st) for s, st in old.values_list("session_id", "student_id") if s and st}
     old.delete()
     ProxyFlag.objects.bulk_create(sorted(rows.values(), key=lambda r: r.key))
-    return pairs | {(r.session_id, r.student_id) for r in rows.values() if r.session_id}
+    return pairs | {
+        (r.session_id, r.student_id) for r in rows.values() if r.session_id and r.student_id
+    }
 
 
 def _segment_flags(seg: SegmentEvidence, book: BeaconBook, taps: list[Tap]) -> list[Flag]:
@@ -106,7 +108,7 @@ def _segment_flags(seg: SegmentEvidence, book: BeaconBook, taps: list[Tap]) -> l
 
 def _cloned_flags(segments: list[SegmentEvidence]) -> list[tuple[SegmentEvidence, Flag]]:
     """Identical windows from two phones, among the phones this batch replays."""
-    by_phone = {}
+    by_phone: dict[str, list[ScanWindow]] = {}
     for seg in segments:
         by_phone.setdefault(seg.phone_id, []).extend(r.window for r in seg.reads)
     if len(by_phone) < 2:

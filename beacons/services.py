@@ -334,23 +334,14 @@ def _where_now(
 def silent_phone_moments(now: datetime) -> list[tuple[str, datetime]]:
     """Open ble visits whose phone has gone quiet past the timeout: replay to close them."""
     quiet = now - PRESENCE.silence_timeout
-    open_students = set(
+    open_visits = dict(
         Visit.objects.filter(left_at__isnull=True, source=VisitSource.BLE).values_list(
-            "student_id", flat=True
+            "student_id", "entered_at"
         )
     )
-    if not open_students:
+    if not open_visits:
         return []
-    rows = Phone.objects.filter(student_id__in=open_students, active=True).filter(
+    rows = Phone.objects.filter(student_id__in=open_visits, active=True).filter(
         Q(last_seen__isnull=True) | Q(last_seen__lt=quiet)
     )
-    moments = []
-    for phone_id, student_id in rows.values_list("phone_id", "student_id"):
-        entered = (
-            Visit.objects.filter(student_id=student_id, left_at__isnull=True, source="ble")
-            .values_list("entered_at", flat=True)
-            .first()
-        )
-        if entered is not None:
-            moments.append((phone_id, entered))
-    return moments
+    return [(p, open_visits[s]) for p, s in rows.values_list("phone_id", "student_id")]

@@ -168,7 +168,8 @@ class PhoneSimulation:
         )
         by_room: dict[str, tuple[str, int, int]] = {}
         for room, uuid, major, minor in beacons:
-            by_room.setdefault(room, (uuid, major, minor))
+            if major is not None and minor is not None:
+                by_room.setdefault(room, (uuid, major, minor))
         self.identities = list(by_room.values())[:10]
         self.config = SimConfig(rooms=max(1, len(self.identities)))
         rng = random.Random(seed)
