@@ -69,12 +69,26 @@ def replace_segment_flags(
     for seg, flag in found:
         row = _row(seg, flag, book, sessions)
         rows[row.key] = row  # one row per key: the same finding twice is one flag
-    scope = Q()
+    # One shared range, then each phone's own span in Python (OR'd clauses cost more).
+    candidates = ProxyFlag.objects.filter(
+        key__startswith="ble:",
+        student_id__in={seg.phone.student_id for seg in segments},
+        at__gte=min(seg.lo for seg in segments),
+        at__lte=max(seg.hi for seg in segments),
+    ).values_list("id", "key", "at", "session_id", "student_id")
+    spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
     for seg in segments:
-        scope |= Q(key__startswith=f"ble:{seg.phone_id}:", at__gte=seg.lo, at__lte=seg.hi)
-    old = ProxyFlag.objects.filter(scope | Q(key__in=list(rows)))
-    pairs = {(s, st) for s, st in old.values_list("session_id", "student_id") if s and st}
-    old.delete()
+        spans[f"ble:{seg.phone_id}:"].append((seg.lo, seg.hi))
+    stale = [
+        (pk, session, student)
+        for pk, key, at, session, student in candidates
+        if any(lo <= at <= hi for lo, hi in spans.get(_phone_prefix(key), ()))
+    ]
+    stale += ProxyFlag.objects.filter(key__in=list(rows)).values_list(
+        "id", "session_id", "student_id"
+    )
+    pairs = {(s, st) for _, s, st in stale if s and st}
+    ProxyFlag.objects.filter(id__in={pk for pk, _, _ in stale}).delete()
     ProxyFlag.objects.bulk_create(sorted(rows.values(), key=lambda r: r.key))
     return pairs | {
         (r.session_id, r.student_id) for r in rows.values() if r.session_id and r.student_id
@@ -123,13 +137,11 @@ def _taps_of(segments: list[SegmentEvidence]) -> dict[str, list[Tap]]:
     cards = cards_of_students(students)
     if not cards:
         return {}
-    when = Q()
-    for seg in segments:
-        owned = [u for u, c in cards.items() if c.student_id == seg.phone.student_id]
-        if owned:
-            when |= Q(uid__in=owned, ts__gte=seg.lo - TAP_REACH, ts__lte=seg.hi + TAP_REACH)
-    if not when:
-        return {}
+    when = Q(
+        uid__in=set(cards),
+        ts__gte=min(seg.lo for seg in segments) - TAP_REACH,
+        ts__lte=max(seg.hi for seg in segments) + TAP_REACH,
+    )
     rows = list(
         RawEvent.objects.filter(when, sender_kind=SenderKind.DEVICE, type=EventType.RFID)
         .values_list("sender", "uid", "ts")
@@ -164,6 +176,11 @@ def _row(
         detail=flag.detail[:300],
         evidence={**flag.evidence, "phone": seg.phone_id, "source": "ble"},
     )
+
+
+def _phone_prefix(key: str) -> str:
+    """`ble:<phone>:` of a key `ble:<phone>:<kind>:...` (phone ids hold no colon)."""
+    return ":".join(key.split(":", 2)[:2]) + ":"
 
 
 def _key(phone: str, flag: Flag) -> str:

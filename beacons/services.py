@@ -162,12 +162,14 @@ def _phones(phone_ids: set[str]) -> dict[str, PhoneInfo]:
 
 
 def _day_query(phone_days: dict[str, set[date]]) -> Q:
-    query = Q()
-    for phone, days in phone_days.items():
-        for day in days:
-            lo, hi = day_bounds(day)
-            query |= Q(sender=phone, ts__gte=lo, ts__lt=hi)
-    return query
+    """One range over every phone: hundreds of OR'd clauses cost more to build and plan
+    than the few extra rows a shared range reads (the caller keeps only its own days)."""
+    bounds = [day_bounds(day) for days in phone_days.values() for day in days]
+    return Q(
+        sender__in=set(phone_days),
+        ts__gte=min(lo for lo, _ in bounds),
+        ts__lt=max(hi for _, hi in bounds),
+    )
 
 
 def _segments_holding(
@@ -183,7 +185,8 @@ def _segments_holding(
         _day_query(phone_days), sender_kind=SenderKind.PHONE, type=EventType.BLE
     ).values_list("sender", "ts", "event_id")
     for phone, ts, event_id in rows:
-        times[(phone, local_day(ts))].append((ts, event_id))
+        if local_day(ts) in phone_days[phone]:
+            times[(phone, local_day(ts))].append((ts, event_id))
     found: dict[Segment, list[tuple[datetime, str]]] = {}
     wanted: dict[tuple[str, date], list[datetime]] = defaultdict(list)
     for phone, at in moments:
@@ -218,10 +221,12 @@ def _reports(
 ) -> dict[Segment, list[tuple[datetime, str, dict]]]:
     """Each segment's reports in event-time order (ties by id), or only those after the
     (ts, event id) a resumed replay already fed."""
-    query = Q()
-    for s in segments:
-        lo = after[s][0] if s in after else s.first
-        query |= Q(sender=s.phone, ts__gte=lo, ts__lte=s.last)
+    # One shared range (see _day_query); rows outside a phone's own span are skipped below.
+    query = Q(
+        sender__in={s.phone for s in segments},
+        ts__gte=min(after[s][0] if s in after else s.first for s in segments),
+        ts__lte=max(s.last for s in segments),
+    )
     found: dict[Segment, list[tuple[datetime, str, dict]]] = defaultdict(list)
     by_phone: dict[str, list[Segment]] = defaultdict(list)
     for s in segments:
@@ -259,12 +264,12 @@ def _ble_visits(
     segments: list[Segment], phones: dict[str, PhoneInfo]
 ) -> dict[Segment, list[HeldBleVisit]]:
     """The student's stored ble visits that began within each segment's span."""
-    query = Q()
-    for s in segments:
-        lo = s.first - timedelta(seconds=600)  # a window reaches back at most 600 s
-        query |= Q(
-            student_id=phones[s.phone].student_id, entered_at__gte=lo, entered_at__lte=s.last
-        )
+    reach = timedelta(seconds=600)  # a window reaches back at most 600 s
+    query = Q(
+        student_id__in={phones[s.phone].student_id for s in segments},
+        entered_at__gte=min(s.first for s in segments) - reach,
+        entered_at__lte=max(s.last for s in segments),
+    )
     rows = Visit.objects.filter(query, source=VisitSource.BLE).values_list(
         "student_id", "id", "room__code", "entered_at", "left_at", "confidence"
     )
