@@ -23,13 +23,15 @@ from attendance.models import (
     TimetableSlot,
 )
 from attendance.timetable import regenerate_term
-from beacons.models import Beacon, BeaconKind
+from beacons.models import Beacon, BeaconKind, Phone
 from devices.credentials import mosquitto_hash
 from devices.models import Card, Reader, ReaderMode
 
 DEMO_BEACON_UUID = "f7826da6-4fa2-4e98-8024-bc5b71e0893e"
 # Shared by every demo reader so the simulator (and anyone trying it) can connect.
 DEMO_DEVICE_PASSWORD = "demo-reader-password"
+# Every third demo student has the app: phone id ph-<number>, this MQTT password.
+DEMO_PHONE_PASSWORD = "demo-phone-password"
 
 STAFF_LOGIN = ("admin", "zias-admin-demo")
 TEACHER_LOGIN = ("teacher", "zias-teacher-demo")
@@ -121,6 +123,16 @@ def seed_demo(students: int = 60, seed: int = 7) -> DemoSummary:
     summary.readers = Reader.objects.count()
     people = [_student(i, rng) for i in range(1, students + 1)]
     summary.students = len(people)
+    for student in people[::3]:
+        if Phone.objects.filter(student=student, active=True).exists():
+            continue  # one active phone per student: a real one registered already
+        Phone.objects.get_or_create(
+            phone_id=f"ph-{student.number.lower()}",
+            defaults={
+                "student": student,
+                "mqtt_password_hash": mosquitto_hash(DEMO_PHONE_PASSWORD),
+            },
+        )
     teacher = _user(*TEACHER_LOGIN, staff=False, first="Tess", last="Teacher")
     _user(*STAFF_LOGIN, staff=True, first="Sam", last="Registrar")
     summary.logins = [("staff", *STAFF_LOGIN), ("teacher", *TEACHER_LOGIN)]

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from attendance import live
+from attendance.engine.ble import apply_ble
 from attendance.engine.crowd import NEIGHBOURHOOD, rejudge_multi_card
 from attendance.engine.days import local_day
 from attendance.engine.doors import Move, replay_student_days
@@ -32,6 +33,7 @@ from attendance.engine.tick import close_due_visits, finalise_ended_sessions
 from attendance.models import ClassSession, Enrolment, Student
 from attendance.rules.door import PIR_ORDER_WINDOW
 from attendance.rules.evidence import EventKey
+from beacons.services import moments_of_taps, phone_moments, silent_phone_moments
 from devices.models import EventType, RawEvent, SenderKind
 
 
@@ -63,10 +65,13 @@ def apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAns
     queries however many events, in order or not.
     """
     now = timezone.now()
+    reports = phone_moments(events)
     door_events = [e for e in events if e.sender_kind == SenderKind.DEVICE]
     taps = [e for e in door_events if e.type == EventType.RFID]
     motions = [e for e in door_events if e.type == EventType.PIR]
     if not taps and not motions:
+        if reports:
+            apply_ble(reports, now, _cause(events, set()))
         return {}
     cards = cards_by_uid(e.uid for e in taps)
     answers: dict[tuple[str, str], TapAnswer] = {}
@@ -103,6 +108,11 @@ def apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAns
         pairs, now, _cause(events, door.late_students), revising=door.late_students
     )
     _publish(door.moves, changes)
+    # BLE after the door: its flags compare the phone with the taps just applied.
+    accepted = [(cards[e.uid].student_id, e.ts) for e in taps
+                if answers[(e.sender, e.event_id)].result == "accepted"]  # fmt: skip
+    if reports or accepted:
+        apply_ble(reports + moments_of_taps(accepted), now, _cause(events, set()))
     return answers
 
 
@@ -157,6 +167,10 @@ def periodic_tick(now: datetime | None = None) -> None:
     with transaction.atomic():
         closed = close_due_visits(now)
         _publish(closed.moves, closed.changes)
+    silent = silent_phone_moments(now)
+    if silent:
+        with transaction.atomic():
+            apply_ble(silent, now, "phone went silent")
     finalised = finalise_ended_sessions(now)
     if finalised.changes:
         with transaction.atomic():

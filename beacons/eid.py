@@ -198,7 +198,9 @@ class EidResolver:
             valid_until = min(
                 valid_until, ((hi - ahead + 1) << beacon.exponent) - beacon.counter_offset
             )
-        self._valid_from, self._valid_until = int(valid_from), int(min(valid_until, 2**62))
+        # No beacons at all: every time is covered (and every EID unknown).
+        self._valid_from = int(max(valid_from, -(2**62)))
+        self._valid_until = int(min(valid_until, 2**62))
 
     def _ensure_range(self, beacon: EidBeacon, unix_seconds: int) -> tuple[int, int]:
         ahead = self.accepted_periods(beacon)

@@ -216,6 +216,67 @@ def _report_times(cfg: SimConfig, total_s: float, rng: random.Random) -> Iterato
         t += cfg.report_interval_s + rng.gauss(0, cfg.report_jitter_s)
 
 
+def _sightings(
+    b: _Building,
+    plan: list[tuple[Segment, float]],
+    starts: list[float],
+    t: float,
+    bias: float,
+    shadow: list[float],
+    rng: random.Random,
+) -> list[Sighting]:
+    """One scan window ending at `t`: per beacon, the median of the readings received."""
+    cfg = b.cfg
+    step = cfg.window_s / cfg.adverts_per_window
+    places = [
+        _where(plan, starts, t - cfg.window_s + (k + 0.5) * step)
+        for k in range(cfg.adverts_per_window)
+    ]
+    sightings = []
+    for room in range(cfg.rooms):
+        readings = []
+        for where, body in places:
+            rssi = b.mean_rssi(where, room) - body + bias + shadow[room]
+            rssi += rng.gauss(0, cfg.sigma_db)
+            if rssi >= cfg.sensitivity_dbm and rng.random() < cfg.capture_prob:
+                readings.append(rssi)
+        if readings:
+            median = round(statistics.median(readings))
+            sightings.append(Sighting(room + 1, median, len(readings)))
+    return sightings
+
+
+class WalkingPhone:
+    """One phone walking the simulated building, sampled live: `window(t)` is what it hears
+    in the scan window ending `t` seconds after the walk began (t increasing). For the MQTT
+    simulator, which publishes these as CONTRACT reports; beacon ids are 1..rooms."""
+
+    def __init__(self, config: SimConfig, seed: int, total_s: float) -> None:
+        self._rng = random.Random(seed)
+        self._building = _Building(config)
+        self._plan = _itinerary(self._building, total_s, self._rng)
+        self._starts = [seg.start for seg, _ in self._plan]
+        self.bias = self._rng.choice(config.phone_biases_db)
+        self._shadow = [0.0] * config.rooms
+        self._last_t = 0.0
+
+    def room_at(self, t: float) -> str | None:
+        index = self._building.room_at(_where(self._plan, self._starts, t)[0])
+        return None if index is None else self._building.cfg.room_code(index)
+
+    def window(self, t: float) -> list[Sighting]:
+        cfg = self._building.cfg
+        rho = math.exp(-max(0.0, t - self._last_t) / cfg.shadow_tau_s)
+        self._shadow = [
+            rho * s + math.sqrt(1 - rho * rho) * self._rng.gauss(0, cfg.shadow_sigma_db)
+            for s in self._shadow
+        ]
+        self._last_t = t
+        return _sightings(
+            self._building, self._plan, self._starts, t, self.bias, self._shadow, self._rng
+        )
+
+
 def _simulate_phone(
     b: _Building, index: int, start: datetime, total_s: float, rng: random.Random
 ) -> SimulatedPhone:
@@ -233,22 +294,7 @@ def _simulate_phone(
             rho * s + math.sqrt(1 - rho * rho) * rng.gauss(0, cfg.shadow_sigma_db) for s in shadow
         ]
         last_t = t
-        step = cfg.window_s / cfg.adverts_per_window
-        places = [
-            _where(plan, starts, t - cfg.window_s + (k + 0.5) * step)
-            for k in range(cfg.adverts_per_window)
-        ]
-        sightings = []
-        for room in range(cfg.rooms):
-            readings = []
-            for where, body in places:
-                rssi = b.mean_rssi(where, room) - body + bias + shadow[room]
-                rssi += rng.gauss(0, cfg.sigma_db)
-                if rssi >= cfg.sensitivity_dbm and rng.random() < cfg.capture_prob:
-                    readings.append(rssi)
-            if readings:
-                median = round(statistics.median(readings))
-                sightings.append(Sighting(room + 1, median, len(readings)))
+        sightings = _sightings(b, plan, starts, t, bias, shadow, rng)
         phone.windows.append(
             ScanWindow(start + timedelta(seconds=t), tuple(sightings), cfg.window_s)
         )

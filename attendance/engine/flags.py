@@ -74,6 +74,8 @@ def replace_day_findings(
     for day, students in by_day.items():
         lo, hi = day_bounds(day)
         scope |= Q(student_id__in=students, at__gte=lo, at__lt=hi)
+    # BLE-derived flags of the same kind (keys `ble:...`) are the BLE replay's to replace.
+    scope &= ~Q(key__startswith="ble:")
     rows = _rows((f for fs in findings_by_day.values() for f in fs), rooms, sessions)
     if not rows and not ProxyFlag.objects.filter(scope, kind=kind).exists():
         return set()  # the common case: nothing held, nothing found

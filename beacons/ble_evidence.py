@@ -1,0 +1,105 @@
+"""What BLE presence needs of the database, loaded once per batch: the beacon directory,
+each beacon's room and thresholds, and the rooms (for travel times and flag rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from attendance.engine.saving import save_changed
+from attendance.models import Room
+from beacons.models import Beacon
+from beacons.presence import BeaconPlace
+from beacons.sightings import BeaconDirectory
+from beacons.spoofing import BeaconIdentity, RoomPlace
+
+
+@dataclass
+class BeaconBook:
+    directory: BeaconDirectory
+    places: list[BeaconPlace]
+    identities: list[BeaconIdentity]
+    beacons: dict[int, Beacon]
+    beacon_rooms: dict[int, str]
+    room_ids: dict[str, int]
+    room_places: dict[str, RoomPlace]
+    setup: tuple = ()  # everything a replay's result depends on: a cached run must match it
+
+    def adjacent(self, a: str, b: str) -> bool:
+        """Conservative: rooms on one floor of one building may be heard through a wall;
+        strong beacons of two floors or two buildings at once are not physics."""
+        pa, pb = self.room_places.get(a), self.room_places.get(b)
+        if pa is None or pb is None:
+            return True
+        return pa.building == pb.building and pa.floor == pb.floor
+
+
+def load_beacon_book() -> BeaconBook:
+    beacons = {b.pk: b for b in Beacon.objects.select_related("room")}
+    rooms = Room.objects.values_list("code", "id", "building", "floor")
+    return BeaconBook(
+        directory=BeaconDirectory.from_beacons(beacons.values()),
+        places=[
+            BeaconPlace(b.pk, b.room.code, float(b.enter_rssi), float(b.exit_rssi))
+            for b in beacons.values()
+        ],
+        identities=[
+            BeaconIdentity(b.pk, b.room.code, b.kind, float(b.enter_rssi))  # type: ignore[arg-type]
+            for b in beacons.values()
+        ],
+        beacons=beacons,
+        beacon_rooms={b.pk: b.room.code for b in beacons.values()},
+        room_ids={code: pk for code, pk, _, _ in rooms},
+        room_places={code: RoomPlace(code, building, floor) for code, _, building, floor in rooms},
+        setup=tuple(
+            (
+                b.pk,
+                b.kind,
+                b.room.code,
+                b.enter_rssi,
+                b.exit_rssi,
+                b.uuid.lower(),
+                b.major,
+                b.minor,
+                b.eid_key.lower(),
+                b.eid_exponent,
+                b.eid_counter_offset,
+            )
+            for b in sorted(beacons.values(), key=lambda b: b.pk)
+        ),
+    )
+
+
+def update_beacon_health(
+    book: BeaconBook,
+    seen: dict[int, datetime],
+    reports: Iterable[Iterable[tuple[datetime, str, dict]]],
+) -> None:
+    """Beacon.last_seen from the latest report hearing it; battery_pct when a phone relays
+    one (an optional integer `battery` 0..100 beside an iBeacon's identity)."""
+    battery: dict[int, tuple[datetime, int]] = {}
+    for rows in reports:
+        for ts, _, payload in rows:
+            for entry in payload.get("beacons") or []:
+                level = entry.get("battery") if isinstance(entry, dict) else None
+                if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 100:
+                    continue
+                key = (str(entry.get("uuid", "")).lower(), entry.get("major"), entry.get("minor"))
+                beacon_id = book.directory.ibeacons.get(key)  # type: ignore[arg-type]
+                if beacon_id is not None and ts >= battery.get(beacon_id, (ts, 0))[0]:
+                    battery[beacon_id] = (ts, level)
+    changed = []
+    for beacon_id, at in seen.items():
+        beacon = book.beacons.get(beacon_id)
+        if beacon is None:
+            continue
+        fresher = beacon.last_seen is None or at > beacon.last_seen
+        level = battery.get(beacon_id)
+        if fresher:
+            beacon.last_seen = at
+        if level is not None and fresher:
+            beacon.battery_pct = level[1]
+        if fresher:
+            changed.append(beacon)
+    save_changed(Beacon, changed, ["last_seen", "battery_pct"])
