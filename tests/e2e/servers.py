@@ -141,5 +141,5 @@ def daphne(env: dict[str, str], port: int) -> Service:
 
 
 def ingest(env: dict[str, str], client_id: str) -> Service:
-    argv = [sys.executable, "manage.py", "ingest", f"--client-id={client_id}", "--tick-seconds=1"]
+    argv = [sys.executable, "manage.py", "ingest", f"--client-id={client_id}", "--tick-seconds=5"]
     return Service("ingest", argv, env)
