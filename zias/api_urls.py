@@ -41,7 +41,7 @@ router.register("events", EventViewSet, basename="event")
 router.register("rejected", RejectedViewSet, basename="rejected")
 
 v1: list[URLPattern | URLResolver] = [
-    re_path(r"^auth/login/?$", LoginView.as_view(), name="login"),
+    re_path(r"^auth/login/?$", LoginView.as_view(), name="api-login"),
     re_path(r"^auth/refresh/?$", RefreshView.as_view(), name="token-refresh"),
     re_path(r"^attendance/summary/(?P<student>[^/]+)/?$", SummaryView.as_view(), name="summary"),
     re_path(r"^attendance/realtime/(?P<room>[^/]+)/?$", RealtimeView.as_view(), name="realtime"),
