@@ -84,14 +84,6 @@ def taps_of_cards_on_days(uids: Iterable[str], days: Iterable[date]) -> list[Sto
     ranges = [day_bounds(day) for day in sorted(set(days))]
     if not uids or not ranges:
         return []
-    if connection.vendor == "mysql":
-        adapt = connection.ops.adapt_datetimefield_value
-        days_sql = " OR ".join(["(ts >= %s AND ts < %s)"] * len(ranges))
-        found = _raw_door_rows(
-            f"type = %s AND uid IN ({', '.join(['%s'] * len(uids))}) AND ({days_sql})",
-            [EventType.RFID, *sorted(uids), *(adapt(t) for r in ranges for t in r)],
-        )
-        return [StoredTap(s, e, u, ts, _reported_dir(d)) for s, e, _, u, ts, d, _, _ in found]
     when = Q()
     for lo, hi in ranges:
         when |= Q(ts__gte=lo, ts__lt=hi)
@@ -174,23 +166,6 @@ def _door_rows(windows: dict[str, list[tuple[datetime, datetime]]]) -> list[Door
     for lo, hi, senders in _time_bands(windows):
         clauses.append(f"(sender IN ({', '.join(['%s'] * len(senders))}) AND ts BETWEEN %s AND %s)")
         params += [*sorted(senders), adapt(lo), adapt(hi)]
-    bands = " OR ".join(clauses)
-    rows = []
-    for row in _raw_door_rows(f"type IN (%s, %s) AND ({bands})", [*_DOOR_TYPES, *params]):
-        if any(lo <= row[4] <= hi for lo, hi in windows[row[0]]):  # a band can be wider
-            rows.append(row)
-    return rows
-
-
-_DOOR_TYPES = (EventType.RFID, EventType.PIR)
-
-
-def _raw_door_rows(where: str, params: list[object]) -> list[DoorRow]:
-    """Device events matching `where` (MySQL), in _DOOR_COLUMNS order, in event-time order.
-
-    Columns that need no conversion: ts as integer microseconds since the epoch (the
-    column holds UTC), dir/sensor/state as JSON_VALUE strings (None when absent).
-    """
     # Only the table name and placeholders are formatted into the text; values are params.
     sql = (
         "SELECT sender, event_id, type, uid, "  # noqa: S608
@@ -198,16 +173,18 @@ def _raw_door_rows(where: str, params: list[object]) -> list[DoorRow]:
         "JSON_VALUE(payload, '$.dir'), JSON_VALUE(payload, '$.sensor'), "
         "JSON_VALUE(payload, '$.state') "
         f"FROM {connection.ops.quote_name(RawEvent._meta.db_table)} "
-        f"WHERE sender_kind = %s AND {where} ORDER BY ts, id"
+        f"WHERE sender_kind = %s AND type IN (%s, %s) AND ({' OR '.join(clauses)}) "
+        "ORDER BY ts, id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [SenderKind.DEVICE, *params])
+        cursor.execute(sql, [SenderKind.DEVICE, EventType.RFID, EventType.PIR, *params])
         found = cursor.fetchall()
-    epoch = _EPOCH
-    return [
-        (s, e, k, u, epoch + timedelta(microseconds=us), d, sensor, state)
-        for s, e, k, u, us, d, sensor, state in found
-    ]
+    rows = []
+    for s, e, k, u, us, d, sensor, state in found:
+        ts = _EPOCH + timedelta(microseconds=us)
+        if any(lo <= ts <= hi for lo, hi in windows[s]):  # a band can be wider than a window
+            rows.append((s, e, k, u, ts, d, sensor, state))
+    return rows
 
 
 # Windows of different readers that lie within this span share one `sender IN (..) AND ts
