@@ -8,9 +8,11 @@ neighbourhood, loaded once by the caller), and their findings replaced (keyed by
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.db.models import Q
 
@@ -33,6 +35,7 @@ from attendance.rules.proxy import (
 )
 
 Pair = tuple[int, int]
+T = TypeVar("T")
 
 
 # How far around new events the batch loads its neighbourhood: enough for this rule
@@ -62,15 +65,24 @@ def rejudge_multi_card(events: Iterable[tuple[str, datetime]], near: Neighbourho
                 ReaderTap(EventKey(t.ts, t.sender, t.event_id), t.uid, card.student_id)
             )
     findings = []
+    judged: dict[str, list[EventKey]] = defaultdict(list)
+    for t in crowded:
+        judged[t.sender].append(EventKey(t.ts, t.sender, t.event_id))
     for sender, reader in readers.items():
-        findings += multi_card_findings(
-            sender,
-            reader.room,
-            per_reader[sender],
-            near.motions.get(sender, []),
-            [EventKey(t.ts, t.sender, t.event_id) for t in crowded if t.sender == sender],
-            window,
-        )
+        taps = sorted(per_reader[sender], key=lambda tap: tap.key)
+        motions = sorted(near.motions.get(sender, []), key=lambda m: m.at)
+        for key in judged[sender]:
+            # The rule looks at most 2 windows either side of the tap it judges; handing it
+            # just that slice keeps a busy door linear instead of quadratic in its taps.
+            lo, hi = key.ts - 2 * window, key.ts + 2 * window
+            findings += multi_card_findings(
+                sender,
+                reader.room,
+                _between(taps, lo, hi, lambda tap: tap.key.ts),
+                _between(motions, lo, hi, lambda m: m.at),
+                [key],
+                window,
+            )
     rooms = {r.room: (r.room_id, Place()) for r in readers.values()}
     lo, hi = min(t.ts for t in crowded), max(t.ts for t in crowded)
     # A session that a tap at lo..hi can belong to starts at most its early window later.
@@ -89,8 +101,22 @@ def _with_company(
     by_reader: dict[str, list[StoredTap]] = defaultdict(list)
     for t in stored:
         by_reader[t.sender].append(t)
+    for taps in by_reader.values():
+        taps.sort(key=_tap_time)
     return [
         t
         for t in about
-        if any(o.uid != t.uid and abs(o.ts - t.ts) <= window for o in by_reader[t.sender])
+        if any(
+            o.uid != t.uid
+            for o in _between(by_reader[t.sender], t.ts - window, t.ts + window, _tap_time)
+        )
     ]
+
+
+def _tap_time(tap: StoredTap) -> datetime:
+    return tap.ts
+
+
+def _between(items: list[T], lo: datetime, hi: datetime, at: Callable[[T], datetime]) -> list[T]:
+    """The items (sorted by `at`) with lo <= at <= hi."""
+    return items[bisect_left(items, lo, key=at) : bisect_right(items, hi, key=at)]

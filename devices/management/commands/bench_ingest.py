@@ -106,9 +106,11 @@ class Command(BaseCommand):
             f"{events / (pub['last_sent'] - pub['start']):,.0f}/s); stored {stored}, "
             f"lost {lost}, applied twice {duplicated}"
         )
+        batches = len(pipeline.recorder.commits)
         say(
             f"  publish-to-commit p50 {bench.percentile(commit_ms, 50)} ms, "
-            f"p99 {bench.percentile(commit_ms, 99)} ms"
+            f"p99 {bench.percentile(commit_ms, 99)} ms; {batches} batches, "
+            f"{pipeline.recorder.handled / max(1, batches):.0f} messages each on average"
         )
 
         rate, seconds = int(o["rate"]), int(o["latency_seconds"])
