@@ -32,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
     start, end = _today_bounds(now)
     sessions = ClassSession.objects.filter(starts_at__gte=start, starts_at__lt=end, cancelled=False)
     if not is_staff(request.user):
-        sessions = sessions.filter(course__teachers=request.user)
+        sessions = sessions.filter(course__teachers=request.user.pk)
     sessions = sessions.select_related("course", "room").order_by("starts_at")
     room_ids = {s.room_id for s in sessions}
     counts = dict(

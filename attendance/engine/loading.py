@@ -131,7 +131,7 @@ def neighbourhood(windows: dict[str, list[tuple[datetime, datetime]]]) -> Neighb
         if kind == EventType.RFID:
             taps.append(StoredTap(sender, event_id, uid, ts, _reported_dir(reported)))
         elif sensor in ("outer", "inner") and state in _MOTION:
-            motions[sender].append(Motion(sensor, ts))
+            motions[sender].append(Motion(sensor, ts))  # type: ignore[arg-type]  # narrowed above
     return Neighbourhood(windows, taps, motions)
 
 
@@ -157,10 +157,10 @@ def _door_rows(windows: dict[str, list[tuple[datetime, datetime]]]) -> list[Door
         return []
     if connection.vendor != "mysql":
         query = _windows_query(windows)
-        rows = RawEvent.objects.filter(
+        orm_rows = RawEvent.objects.filter(
             query, sender_kind=SenderKind.DEVICE, type__in=[EventType.RFID, EventType.PIR]
         ).values_list(*_DOOR_COLUMNS)
-        return list(rows)  # type: ignore[arg-type]
+        return list(orm_rows)  # type: ignore[arg-type]
     clauses, params = [], []
     adapt = connection.ops.adapt_datetimefield_value
     for lo, hi, senders in _time_bands(windows):

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
@@ -140,7 +141,7 @@ class MqttClient:
         self._connack.clear()
         self._connack_code = None
         self._closing = False
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, Any] = {}
         if self.protocol == MQTTProtocolVersion.MQTTv5:
             props = Properties(PacketTypes.CONNECT)
             if self.persistent:

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_ARRAY = 100
@@ -318,12 +318,18 @@ def _sighting(item: object, index: int) -> BeaconSighting:
     uuid = item.get("uuid")
     if not isinstance(uuid, str) or not _IBEACON_UUID_RE.match(uuid):
         raise ContractError(f"{where}.uuid must be a UUID, got {_show(uuid)}")
-    major, minor = item.get("major"), item.get("minor")
-    for name, value in (("major", major), ("minor", minor)):
+    numbers: dict[str, int] = {}
+    for name in ("major", "minor"):
+        value = item.get(name)
         if not _is_int(value) or not 0 <= value <= 65535:
             raise ContractError(f"{where}.{name} must be an integer 0..65535, got {_show(value)}")
+        numbers[name] = value
     return BeaconSighting(
-        rssi=float(rssi), n=int(n), uuid=uuid.lower(), major=int(major), minor=int(minor)
+        rssi=float(rssi),
+        n=int(n),
+        uuid=uuid.lower(),
+        major=numbers["major"],
+        minor=numbers["minor"],
     )
 
 
@@ -359,12 +365,12 @@ def _optional_str(obj: dict[str, Any], key: str, max_len: int) -> str | None:
     return value
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     # bool is a subclass of int in Python; true/false are not numbers on the wire.
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return _is_int(value) or (isinstance(value, float) and value == value and abs(value) < 1e308)
 
 

@@ -16,10 +16,11 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Field
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
@@ -290,12 +291,12 @@ def _store_events(candidates: list[RawEvent]) -> tuple[list[RawEvent], set[Event
     _insert_ignoring_duplicates(list(first.values()))
     new: list[RawEvent] = []
     for pk, kind, sender, event_id, batch in _read_back(first.keys()):
-        event = first.get((kind, sender, event_id))
-        if event is None:
+        stored = first.get((kind, sender, event_id))
+        if stored is None:
             continue
         if batch == token:
-            event.pk = pk
-            new.append(event)
+            stored.pk = pk
+            new.append(stored)
         else:
             duplicates.add((kind, sender, event_id))
     return new, duplicates
@@ -328,7 +329,9 @@ def _insert_ignoring_duplicates(events: list[RawEvent]) -> None:
         return
     ops = connection.ops
     meta = RawEvent._meta
-    columns = ", ".join(ops.quote_name(meta.get_field(name).column) for name in _INSERT_FIELDS)
+    columns = ", ".join(
+        ops.quote_name(cast(Field, meta.get_field(name)).column) for name in _INSERT_FIELDS
+    )
     statement = ops.insert_statement(on_conflict=OnConflict.IGNORE)
     sql = (
         f"{statement} {ops.quote_name(meta.db_table)} ({columns}) "
