@@ -149,16 +149,21 @@ class TimetableSlotAdmin(admin.ModelAdmin):
         self.message_user(request, f"{created} sessions created.", messages.SUCCESS)
 
 
-class RecordInline(admin.TabularInline):
-    model = AttendanceRecord
+class HistoryInline(admin.TabularInline):
+    """Rows a person reads under their parent but never adds or deletes by hand."""
+
     extra = 0
-    fields = ("student", "status", "computed_status", "minutes_present", "flags", "manual")
-    readonly_fields = fields
     can_delete = False
-    show_change_link = True
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class RecordInline(HistoryInline):
+    model = AttendanceRecord
+    fields = ("student", "status", "computed_status", "minutes_present", "flags", "manual")
+    readonly_fields = fields
+    show_change_link = True
 
 
 @admin.register(ClassSession)
@@ -173,10 +178,8 @@ class ClassSessionAdmin(admin.ModelAdmin):
     list_select_related = ["course", "room"]
 
 
-class RevisionInline(admin.TabularInline):
+class RevisionInline(HistoryInline):
     model = RecordRevision
-    extra = 0
-    can_delete = False
     readonly_fields = [
         "revision",
         "status",
@@ -188,18 +191,10 @@ class RevisionInline(admin.TabularInline):
         "changed_at",
     ]
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
-
-class AuditInline(admin.TabularInline):
+class AuditInline(HistoryInline):
     model = AuditEntry
-    extra = 0
-    can_delete = False
     readonly_fields = ["at", "user", "old_status", "new_status", "reason"]
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(AttendanceRecord)

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from attendance.admin import ReadOnlyAdmin, RoomAdmin, StudentAdmin, add_inline
+from attendance.admin import HistoryInline, ReadOnlyAdmin, RoomAdmin, StudentAdmin, add_inline
 from devices.identifiers import InvalidUid, normalise_uid
 from devices.models import Card, CardAction, CardHistory, RawEvent, Reader, RejectedMessage
 from zias.csv_export import export_action
@@ -72,14 +72,9 @@ class ReaderAdmin(admin.ModelAdmin):
             )
 
 
-class CardHistoryInline(admin.TabularInline):
+class CardHistoryInline(HistoryInline):
     model = CardHistory
-    extra = 0
-    can_delete = False
     readonly_fields = ["at", "action", "student", "by", "reason"]
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Card)
