@@ -15,7 +15,7 @@ from tests.factories import make_user
 def staff_client(db) -> Client:  # type: ignore[no-untyped-def]
     seed_demo(students=12)
     client = Client()
-    client.force_login(make_user("registrar", staff=True))
+    client.force_login(make_user("registrar", staff=True))  # type: ignore[arg-type]
     return client
 
 
