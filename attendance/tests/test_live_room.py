@@ -3,6 +3,7 @@ and the messages a change in the room produces."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -109,4 +110,52 @@ async def test_a_room_change_reaches_the_page_as_entered_and_status_messages() -
         "status": "present",
     }
     assert await communicator.receive_json_from(timeout=5) == {"type": "count", "count": 1}
+    await communicator.disconnect()
+
+
+async def test_an_ingested_tap_reaches_the_teachers_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole path: an MQTT message through the ingest pipeline, committed, coalesced by the
+    broadcaster, and turned into `entered` and `status` messages on the room's socket."""
+    import json
+
+    from attendance import live
+    from devices.mqtt.pipeline import IncomingMessage, handle_batch
+    from tests.factories import make_card, make_reader
+
+    room, teacher, _, ada = await _school()
+    await sync_to_async(make_reader)(room, device_id="door-b204", mode="entry")
+    card = await sync_to_async(make_card)(ada)
+    page_loop = asyncio.get_running_loop()
+    layer = get_channel_layer()
+
+    async def send_on_page_loop(group: str, message: dict) -> None:  # type: ignore[type-arg]
+        # The in-memory layer's queues belong to this test's loop, as they do to Daphne's.
+        await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), page_loop)
+        )
+
+    monkeypatch.setattr(live, "_broadcaster", live.RoomBroadcaster(send=send_on_page_loop))
+    state = live.MemoryRoomState()
+    monkeypatch.setattr(live, "room_state", lambda: state)
+    communicator, connected, _ = await _connect(room.code, teacher)
+    assert connected
+    await communicator.receive_json_from(timeout=5)  # the snapshot
+
+    tap = {
+        "id": "1-1",
+        "ts": int(timezone.now().timestamp() * 1000),
+        "type": "rfid",
+        "uid": card.uid,
+    }
+    message = IncomingMessage(
+        f"{settings.MQTT_TOPIC_PREFIX}/devices/door-b204/events", json.dumps(tap).encode()
+    )
+    outcome = await sync_to_async(handle_batch)([message])
+    assert [ack.body["result"] for ack in outcome.acks] == ["accepted"]
+
+    received = [await communicator.receive_json_from(timeout=5) for _ in range(3)]
+    kinds = {m["type"]: m for m in received}
+    assert kinds["entered"]["student"] == "S1001" and kinds["entered"]["name"] == "Ada Okafor"
+    assert kinds["status"] == {"type": "status", "student": "S1001", "status": "present"}
+    assert kinds["count"]["count"] == 1
     await communicator.disconnect()
