@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
+import django_filters
+from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -97,3 +99,25 @@ def start_of_day(day: date) -> datetime:
 
 def start_of_next_day(day: date) -> datetime:
     return start_of_day(day + timedelta(days=1))
+
+
+class DateRangeFilterSet(django_filters.FilterSet):
+    """`from` and `to`: dates, inclusive, in the school's time zone, compared with the
+    subclass's `date_field` (an aware datetime column). One place for that rule."""
+
+    date_field: ClassVar[str]
+
+    # `from` is a Python keyword: declared as from_ and renamed below, once for every subclass.
+    from_ = django_filters.DateFilter(method="filter_from", label="From (date, inclusive)")
+    to = django_filters.DateFilter(method="filter_to", label="To (date, inclusive)")
+
+    def filter_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.filter(**{f"{self.date_field}__gte": start_of_day(value)})
+
+    def filter_to(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.filter(**{f"{self.date_field}__lt": start_of_next_day(value)})
+
+
+# Subclasses collect their bases' declared filters, so renaming here renames for all of them.
+DateRangeFilterSet.declared_filters["from"] = DateRangeFilterSet.declared_filters.pop("from_")
+DateRangeFilterSet.base_filters["from"] = DateRangeFilterSet.base_filters.pop("from_")

@@ -26,9 +26,8 @@ from attendance.api.access import (
 from attendance.api.common import (
     NATURAL_KEY_REGEX,
     Conflict,
+    DateRangeFilterSet,
     NaturalKeySerializer,
-    start_of_day,
-    start_of_next_day,
 )
 from attendance.api.schema import ApiDefaults
 from attendance.models import ClassSession, Course, Room, Student
@@ -145,24 +144,14 @@ class SessionSerializer(NaturalKeySerializer):
         return attrs
 
 
-class SessionFilter(django_filters.FilterSet):
+class SessionFilter(DateRangeFilterSet):
     course = django_filters.CharFilter(field_name="course__code", help_text="Course code.")
     room = django_filters.CharFilter(field_name="room__code", help_text="Room code.")
-    from_ = django_filters.DateFilter(method="filter_from", label="From (date, inclusive)")
-    to = django_filters.DateFilter(method="filter_to", label="To (date, inclusive)")
+    date_field = "starts_at"
 
     class Meta:
         model = ClassSession
         fields = ["cancelled"]
-
-    def filter_from(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
-        return queryset.filter(starts_at__gte=start_of_day(value))
-
-    def filter_to(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
-        return queryset.filter(starts_at__lt=start_of_next_day(value))
-
-
-SessionFilter.base_filters["from"] = SessionFilter.base_filters.pop("from_")
 
 
 @extend_schema(tags=["provisioning"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import django_filters
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -15,7 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from attendance.api.access import may_correct, visible_records
-from attendance.api.common import IdsFirstPagination, start_of_day, start_of_next_day
+from attendance.api.common import (
+    DateRangeFilterSet,
+    IdsFirstPagination,
+)
 from attendance.api.schema import ApiDefaults
 from attendance.corrections import REASON_MAX, correct_record
 from attendance.models import AttendanceRecord, Status
@@ -54,17 +55,13 @@ class CorrectionSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX, help_text="Why; kept in the audit.")
 
 
-class RecordFilter(django_filters.FilterSet):
+class RecordFilter(DateRangeFilterSet):
     student = django_filters.CharFilter(field_name="student__number", help_text="Student number.")
     room = django_filters.CharFilter(field_name="session__room__code", help_text="Room code.")
     course = django_filters.CharFilter(field_name="session__course__code", help_text="Course code.")
     session = django_filters.NumberFilter(field_name="session_id", min_value=1, max_value=MAX_ID)
     status = django_filters.ChoiceFilter(choices=Status.choices)
-    # Dates, inclusive, in the school's time zone: compared with the session's start.
-    from_ = django_filters.DateFilter(
-        field_name="from", method="filter_from", label="From (date, inclusive)"
-    )
-    to = django_filters.DateFilter(method="filter_to", label="To (date, inclusive)")
+    date_field = "session__starts_at"
     ordering = django_filters.OrderingFilter(
         fields=(
             ("session__starts_at", "starts_at"),
@@ -79,16 +76,6 @@ class RecordFilter(django_filters.FilterSet):
     class Meta:
         model = AttendanceRecord
         fields: list[str] = []
-
-    def filter_from(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
-        return queryset.filter(session__starts_at__gte=start_of_day(value))
-
-    def filter_to(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
-        return queryset.filter(session__starts_at__lt=start_of_next_day(value))
-
-
-# `from` is a Python keyword, so the filter is declared as from_ and renamed here.
-RecordFilter.base_filters["from"] = RecordFilter.base_filters.pop("from_")
 
 
 @extend_schema(tags=["attendance"])

@@ -16,7 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from attendance.api.access import IsStaff
-from attendance.api.common import NATURAL_KEY_REGEX, start_of_day, start_of_next_day
+from attendance.api.common import (
+    NATURAL_KEY_REGEX,
+    DateRangeFilterSet,
+)
 from attendance.api.schema import ApiDefaults
 from devices.api.serializers import (
     CardSerializer,
@@ -97,12 +100,11 @@ class ReaderViewSet(ApiDefaults, viewsets.ModelViewSet):
         return Response(CredentialsSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
-class EventFilter(django_filters.FilterSet):
+class EventFilter(DateRangeFilterSet):
     device = django_filters.CharFilter(method="filter_device", help_text="A reader's device id.")
     phone = django_filters.CharFilter(method="filter_phone", help_text="A phone id.")
     type = django_filters.ChoiceFilter(choices=[("rfid", "rfid"), ("pir", "pir"), ("ble", "ble")])
-    from_ = django_filters.DateFilter(method="filter_from", label="From (date, inclusive)")
-    to = django_filters.DateFilter(method="filter_to", label="To (date, inclusive)")
+    date_field = "ts"
 
     class Meta:
         model = RawEvent
@@ -113,15 +115,6 @@ class EventFilter(django_filters.FilterSet):
 
     def filter_phone(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(sender_kind="phone", sender=value)
-
-    def filter_from(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
-        return queryset.filter(ts__gte=start_of_day(value))
-
-    def filter_to(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
-        return queryset.filter(ts__lt=start_of_next_day(value))
-
-
-EventFilter.base_filters["from"] = EventFilter.base_filters.pop("from_")
 
 
 @extend_schema(tags=["evidence"])
