@@ -7,6 +7,8 @@ recomputation never silently overwrites them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
@@ -234,6 +236,14 @@ class ClassSession(models.Model):
     def __str__(self) -> str:
         return f"{self.course.code} {self.starts_at:%Y-%m-%d %H:%M}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        moved = self.pk is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if moved:  # keep the records' copy of the start in step (see AttendanceRecord)
+            self.records.exclude(session_starts_at=self.starts_at).update(
+                session_starts_at=self.starts_at
+            )
+
 
 class VisitSource(models.TextChoices):
     DOOR = "door", "Door reader"
@@ -292,6 +302,9 @@ class AttendanceRecord(models.Model):
     what the evidence says, kept beside a manual override so disagreement stays visible."""
 
     session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="records")
+    # A copy of session.starts_at (kept in step by ClassSession.save): newest-first is the
+    # lists' default order, and on a million records only an index of this table serves it.
+    session_starts_at = models.DateTimeField(editable=False)
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="records")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ABSENT)
     computed_status = models.CharField(max_length=12, choices=Status.choices, default=Status.ABSENT)
@@ -314,6 +327,7 @@ class AttendanceRecord(models.Model):
         indexes = [
             models.Index(fields=["student", "session"], name="record_student_session"),
             models.Index(fields=["status"], name="record_status"),
+            models.Index(fields=["-session_starts_at", "id"], name="record_newest_first"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["session", "student"], name="record_unique"),
@@ -325,6 +339,11 @@ class AttendanceRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student.number} {self.session}: {self.status}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.session_starts_at is None:
+            self.session_starts_at = self.session.starts_at
+        super().save(*args, **kwargs)
 
     @property
     def evidence_disagrees(self) -> bool:

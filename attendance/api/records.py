@@ -61,10 +61,10 @@ class RecordFilter(DateRangeFilterSet):
     course = django_filters.CharFilter(field_name="session__course__code", help_text="Course code.")
     session = django_filters.NumberFilter(field_name="session_id", min_value=1, max_value=MAX_ID)
     status = django_filters.ChoiceFilter(choices=Status.choices)
-    date_field = "session__starts_at"
+    date_field = "session_starts_at"
     ordering = django_filters.OrderingFilter(
         fields=(
-            ("session__starts_at", "starts_at"),
+            ("session_starts_at", "starts_at"),
             ("student__number", "student"),
             ("status", "status"),
             ("minutes_present", "minutes_present"),
@@ -94,7 +94,7 @@ class RecordViewSet(ApiDefaults, mixins.ListModelMixin, viewsets.GenericViewSet)
         # Newest sessions first by default; the id keeps pages stable between equal starts.
         records = AttendanceRecord.objects.select_related(
             "session__course", "session__room", "student"
-        ).order_by("-session__starts_at", "id")
+        ).order_by("-session_starts_at", "id")
         return visible_records(self.request.user, records)
 
     @extend_schema(request=CorrectionSerializer, responses={200: RecordSerializer})

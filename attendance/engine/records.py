@@ -31,9 +31,9 @@ from attendance.rules.records import compute_record
 Pair = tuple[int, int]
 # No visit is longer than this (door visits close with their day; BLE ones sooner).
 VISIT_LONGEST = timedelta(days=1)
-RECORD_FIELDS = ("id", "session_id", "student_id", "status", "computed_status", "first_seen",
-                 "last_seen", "minutes_present", "flags", "manual", "manual_reason", "revision",
-                 "finalised", "updated_at")  # fmt: skip
+RECORD_FIELDS = ("id", "session_id", "session_starts_at", "student_id", "status",
+                 "computed_status", "first_seen", "last_seen", "minutes_present", "flags",
+                 "manual", "manual_reason", "revision", "finalised", "updated_at")  # fmt: skip
 DERIVED_FIELDS = (
     "computed_status",
     "status",
@@ -100,7 +100,11 @@ def recompute_records(
         flags = sorted(set(outcome.flags) | held_flags.get((session_id, student_id), set()))
         held = existing.get((session_id, student_id))
         if held is None:
-            record = AttendanceRecord(session_id=session_id, student_id=student_id)
+            record = AttendanceRecord(
+                session_id=session_id,
+                session_starts_at=session.info.starts_at,
+                student_id=student_id,
+            )
             _apply(record, outcome, flags, session_id in finalise)
             creates.append(record)
             changes.append(StatusChange(session.room, session_id, student_id, record.status))

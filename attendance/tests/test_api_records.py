@@ -149,6 +149,48 @@ def test_pagination_with_page_size(school: School, api) -> None:
     assert body["count"] == 3 and len(body["results"]) == 2 and body["next"]
 
 
+def test_newest_sessions_come_first_and_follow_a_session_that_moves(school, api) -> None:
+    def courses_in_order() -> list[str]:
+        return [r["course"] for r in api(school.staff).get(URL).json()["results"]]
+
+    assert school.bio_past.starts_at < school.math_past.starts_at
+    assert courses_in_order() == ["MATH", "BIO", "BIO"]
+    # Staff move the maths class earlier than biology: its records' copy of the start follows.
+    school.math_past.starts_at = school.bio_past.starts_at - timedelta(days=1)
+    school.math_past.ends_at = school.math_past.starts_at + timedelta(hours=1)
+    school.math_past.save()
+    school.ada_math.refresh_from_db()
+    assert school.ada_math.session_starts_at == school.math_past.starts_at
+    assert courses_in_order() == ["BIO", "BIO", "MATH"]
+
+
+@pytest.fixture
+def count_cache(monkeypatch):
+    """Counts of two rows or more are kept, in a cache emptied before and after."""
+    from django.core.cache import cache
+
+    from attendance.api import common
+
+    monkeypatch.setattr(common, "COUNT_CACHE_MIN_ROWS", 2)
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_a_large_count_is_reused_for_a_while_and_a_small_one_is_exact(
+    school: School, api, count_cache
+) -> None:
+    staff, ben = api(school.staff), api(school.ben.user)
+    assert staff.get(URL).json()["count"] == 3
+    assert ben.get(URL).json()["count"] == 1
+    AttendanceRecord.objects.create(session=school.math_now, student=school.ada)
+    assert staff.get(URL).json()["count"] == 3, "a count at the threshold is reused"
+    assert len(staff.get(URL).json()["results"]) == 4, "the rows themselves are current"
+    assert staff.get(URL, {"course": "MATH"}).json()["count"] == 2, "another query counts anew"
+    AttendanceRecord.objects.create(session=school.math_now, student=school.ben)
+    assert ben.get(URL).json()["count"] == 2, "a count under the threshold is never reused"
+
+
 def test_trailing_slash_is_optional(school: School, api) -> None:
     assert api(school.staff).get(URL + "/").status_code == 200
 
