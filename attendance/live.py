@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
@@ -104,9 +104,16 @@ class MemoryRoomState:
                 self._rooms.setdefault(new, {})[m.student] = {"since": since, "source": m.source}
             return True, old
 
+    def move_many(self, moves: Sequence[LiveMove]) -> list[tuple[bool, str]]:
+        return [self.move(m) for m in moves]
+
     def members(self, room: str) -> dict[str, dict[str, str]]:
         with self._lock:
             return dict(self._rooms.get(room, {}))
+
+    def counts(self, rooms: Sequence[str]) -> list[int]:
+        with self._lock:
+            return [len(self._rooms.get(room, {})) for room in rooms]
 
     def clear(self) -> None:
         with self._lock:
@@ -125,16 +132,33 @@ class RedisRoomState:
         self._move = self._redis.register_script(_MOVE_SCRIPT)
 
     def move(self, m: LiveMove) -> tuple[bool, str]:
-        since = m.since.isoformat() if m.since else ""
-        applied, old = self._move(
-            keys=[f"{self._prefix}:student:{m.student}"],
-            args=[m.student, m.room or "", _ms(m.basis), since, m.source, f"{self._prefix}:room:"],
-        )
-        return bool(applied), old
+        return self.move_many([m])[0]
+
+    def move_many(self, moves: Sequence[LiveMove]) -> list[tuple[bool, str]]:
+        """Each move is still its own atomic script call; a batch's calls share one round
+        trip (a pipeline runs them in order, so one student's moves keep their order)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for m in moves:
+            since = m.since.isoformat() if m.since else ""
+            self._move(
+                keys=[f"{self._prefix}:student:{m.student}"],
+                args=[m.student, m.room or "", _ms(m.basis), since, m.source, self._room_key("")],
+                client=pipe,
+            )
+        return [(bool(applied), old) for applied, old in pipe.execute()]
 
     def members(self, room: str) -> dict[str, dict[str, str]]:
-        raw = cast(dict[str, str], self._redis.hgetall(f"{self._prefix}:room:{room}"))
+        raw = cast(dict[str, str], self._redis.hgetall(self._room_key(room)))
         return {number: json.loads(value) for number, value in raw.items()}
+
+    def counts(self, rooms: Sequence[str]) -> list[int]:
+        pipe = self._redis.pipeline(transaction=False)
+        for room in rooms:
+            pipe.hlen(self._room_key(room))
+        return [int(n) for n in pipe.execute()]
+
+    def _room_key(self, room: str) -> str:
+        return f"{self._prefix}:room:{room}"
 
     def clear(self) -> None:
         for key in self._redis.scan_iter(f"{self._prefix}:*"):
@@ -160,8 +184,8 @@ def apply_moves(moves: Iterable[LiveMove], state: RoomState | None = None) -> di
     """Apply moves to the room state; what changed, per room."""
     state = state or room_state()
     deltas: dict[str, RoomDelta] = {}
-    for m in moves:
-        applied, old = state.move(m)
+    moves = list(moves)
+    for m, (applied, old) in zip(moves, state.move_many(moves), strict=True):
         if not applied or (old or None) == m.room:
             continue
         if old:
@@ -169,8 +193,9 @@ def apply_moves(moves: Iterable[LiveMove], state: RoomState | None = None) -> di
         if m.room:
             since = m.since.isoformat() if m.since else ""
             deltas.setdefault(m.room, RoomDelta()).entered[m.student] = since
-    for room, delta in deltas.items():
-        delta.count = len(state.members(room))
+    rooms = list(deltas)
+    for room, count in zip(rooms, state.counts(rooms), strict=True):
+        deltas[room].count = count
     return deltas
 
 

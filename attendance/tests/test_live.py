@@ -34,6 +34,18 @@ def _moves_in_and_out(state: live.RoomState) -> None:
     assert moved["B-204"].left == {"S1"} and moved["B-204"].count == 0
     assert moved["B-210"].count == 1
     assert state.members("B-204") == {}
+    # One batch, applied in order (in Redis: one pipelined round trip of atomic moves).
+    later = [T0 + timedelta(minutes=m) for m in (2, 3)]
+    batch = live.apply_moves(
+        [
+            live.LiveMove("S1", "B-204", later[0], later[0]),
+            live.LiveMove("S2", "B-204", later[0], later[0]),
+            live.LiveMove("S1", "B-301", later[1], later[1]),
+        ],
+        state,
+    )
+    assert {room: d.count for room, d in batch.items()} == {"B-210": 0, "B-204": 1, "B-301": 1}
+    assert set(state.members("B-204")) == {"S2"} and set(state.members("B-301")) == {"S1"}
 
 
 def test_room_state_in_process_applies_only_newer_evidence() -> None:

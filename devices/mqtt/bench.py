@@ -9,6 +9,7 @@ The publisher is always a separate process (devices.mqtt.bench_publisher).
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -17,9 +18,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from attendance.models import Room, Student, Visit
@@ -86,6 +88,7 @@ def start_publisher(
     acks: bool = False,
     per_message: int = 1,
     max_inflight: int = 20,
+    door_gap_ms: int = 0,
 ) -> subprocess.Popen[str]:
     command = [
         sys.executable,
@@ -102,6 +105,7 @@ def start_publisher(
         f"--reader-prefix={READER_PREFIX}",
         f"--per-message={per_message}",
         f"--max-inflight={max_inflight}",
+        f"--door-gap-ms={door_gap_ms}",
     ] + (["--acks"] if acks else [])
     env = {**os.environ, "PYTHONPATH": str(BASE_DIR)}
     return subprocess.Popen(command, cwd=BASE_DIR, stdout=subprocess.PIPE, text=True, env=env)
@@ -144,13 +148,21 @@ class PipelineRecorder:
                         latencies.append((at - event["sent"]) * 1000)
         return sorted(latencies)
 
-    def repeated_new(self, run: str) -> int:
-        """Events reported as new more than once: applied twice."""
-        return sum(n - 1 for k, n in self.new_reports.items() if k[2].startswith(f"{run}-"))
+    def summary(self, run: str) -> dict:
+        """What the parent needs of this worker for one run (picklable)."""
+        return {
+            "latencies": self.commit_latencies_ms(run),
+            "new": {k: n for k, n in self.new_reports.items() if k[2].startswith(f"{run}-")},
+            "last_commit": self.last_commit,
+            "batches": len(self.commits),
+            "handled": self.handled,
+        }
 
 
 class PipelineRunner:
-    def __init__(self, url: str, prefix: str, batch_size: int, batch_ms: int) -> None:
+    def __init__(
+        self, url: str, prefix: str, batch_size: int, batch_ms: int, shared_group: str = ""
+    ) -> None:
         self.recorder = PipelineRecorder()
         client = MqttClient(
             BrokerAddress.from_url(url),
@@ -159,7 +171,14 @@ class PipelineRunner:
             manual_ack=True,
             receive_maximum=min(65535, batch_size * 4),
         )
-        config = LoopConfig(prefix, batch_size, batch_ms, tick_s=5, name="bench-ingest")
+        config = LoopConfig(
+            prefix,
+            batch_size,
+            batch_ms,
+            tick_s=5,
+            shared_group=shared_group,
+            name=f"bench-ingest-{os.getpid()}",
+        )
         self.loop = IngestLoop(client, config, on_committed=self.recorder)
         self.thread = threading.Thread(target=self._run, name="bench-ingest", daemon=True)
 
@@ -186,6 +205,95 @@ class PipelineRunner:
     def stop(self) -> None:
         self.loop.request_stop()
         self.thread.join(30)
+
+
+@dataclass
+class RunSummary:
+    """One run's figures, merged over the workers."""
+
+    latencies_ms: list[float]
+    repeated_new: int  # events reported as new more than once: applied twice
+    last_commit: float
+    batches: int
+    handled: int
+
+
+class WorkerPool:
+    """Ingest loops in their own processes (the GIL would serialise threads), on one MQTT 5
+    shared subscription when there are several: the scale-out a deployment would use."""
+
+    def __init__(self, url: str, prefix: str, batch_size: int, batch_ms: int, workers: int):
+        self.args = (url, prefix, batch_size, batch_ms, "bench" if workers > 1 else "")
+        self.workers = workers
+        self.pipes: list[Connection] = []
+        self.processes: list[multiprocessing.process.BaseProcess] = []
+
+    def start(self) -> None:
+        # Forked children must not share the parent's database connection.
+        connections.close_all()
+        context = multiprocessing.get_context("fork")
+        for _ in range(self.workers):
+            parent_end, child_end = context.Pipe()
+            process = context.Process(target=_worker_main, args=(*self.args, child_end))
+            process.start()
+            self.pipes.append(parent_end)
+            self.processes.append(process)
+        for pipe in self.pipes:
+            if not pipe.poll(30) or pipe.recv() != "ready":
+                raise RuntimeError("an ingest worker could not connect to the broker")
+
+    def handled(self) -> int:
+        return sum(self._ask_each("handled"))
+
+    def wait_handled(self, total: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.handled() >= total:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def summary(self, run: str) -> RunSummary:
+        parts = self._ask_each("summary", run)
+        new: dict[tuple[str, str, str], int] = {}
+        for part in parts:
+            for key, n in part["new"].items():
+                new[key] = new.get(key, 0) + n
+        return RunSummary(
+            latencies_ms=sorted(ms for part in parts for ms in part["latencies"]),
+            repeated_new=sum(n - 1 for n in new.values()),
+            last_commit=max(part["last_commit"] for part in parts),
+            batches=sum(part["batches"] for part in parts),
+            handled=sum(part["handled"] for part in parts),
+        )
+
+    def stop(self) -> None:
+        self._ask_each("stop")
+        for process in self.processes:
+            process.join(30)
+
+    def _ask_each(self, command: str, arg: object = None) -> list:
+        for pipe in self.pipes:
+            pipe.send((command, arg))
+        return [pipe.recv() for pipe in self.pipes]
+
+
+def _worker_main(
+    url: str, prefix: str, batch_size: int, batch_ms: int, group: str, pipe: Connection
+) -> None:
+    runner = PipelineRunner(url, prefix, batch_size, batch_ms, shared_group=group)
+    runner.start()
+    pipe.send("ready")
+    while True:
+        command, arg = pipe.recv()
+        if command == "handled":
+            pipe.send(runner.recorder.handled)
+        elif command == "summary":
+            pipe.send(runner.recorder.summary(str(arg)))
+        elif command == "stop":
+            runner.stop()
+            pipe.send("stopped")
+            os._exit(0)  # skip the parent's exit handlers, inherited by the fork
 
 
 # --- consumers 2 and 3: the naive baseline and the raw limit -------------------------------

@@ -48,6 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--per-message", type=int, default=1, help="events per message (an array when > 1)"
     )
+    parser.add_argument(
+        "--door-gap-ms",
+        type=int,
+        default=0,
+        help="each reader's events are this far apart on its own clock (`ts`), ending now: "
+        "a backlog with a real door's pace; 0 stamps every event with the moment it is sent",
+    )
     args = parser.parse_args(argv)
 
     uids = [u for u in args.uids.split(",") if u] or ["04A1B2C3"]
@@ -75,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     handles = []
     start = time.time()
     per = max(1, min(100, args.per_message))
+    messages_per_reader = -(-args.count // per) // args.readers + 1
+    backlog_ms = messages_per_reader * per * args.door_gap_ms
     for first in range(0, args.count, per):
         if args.rate:
             ahead = start + first / args.rate - time.time()
@@ -83,10 +92,16 @@ def main(argv: list[str] | None = None) -> int:
         # One reader per message, so an array is one reader's buffer.
         reader = f"{args.reader_prefix}-{(first // per) % args.readers:03d}"
         now = time.time()
+        # On the reader's clock: its n-th event of this run, door_gap_ms apart, ending now.
+        reader_seq = first // per // args.readers * per  # this reader's events so far
+        clock_ms = int(start * 1000) - backlog_ms + reader_seq * args.door_gap_ms
         bodies = []
         for seq in range(args.start_seq + first, args.start_seq + min(first + per, args.count)):
             uid = rng.choice(uids) if rng.random() < args.rfid_share else None
-            body = _event(args.run, seq, uid, int(now * 1000))
+            ts_ms = clock_ms + (seq - args.start_seq - first) * args.door_gap_ms
+            if not args.door_gap_ms:
+                ts_ms = now * 1000
+            body = _event(args.run, seq, uid, int(ts_ms))
             body["sent"] = now
             if uid is not None:
                 sent_at[body["id"]] = now  # type: ignore[index]

@@ -42,6 +42,20 @@ class Command(BaseCommand):
             help="events per message in the full-speed stream (1 = live taps; up to 100 = "
             "readers replaying their offline buffers)",
         )
+        parser.add_argument(
+            "--door-gap-ms",
+            type=int,
+            default=0,
+            help="in the full-speed stream, each reader's events are this far apart on its "
+            "own clock (a backlog at a real door's pace); 0 = all stamped as sent",
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="ingest processes; several share one MQTT 5 subscription (as `ingest "
+            "--shared-group` would in production)",
+        )
         parser.add_argument("--baseline-events", type=int, default=3000)
         parser.add_argument("--batch-size", type=int, default=settings.INGEST_BATCH_SIZE)
         parser.add_argument("--batch-ms", type=int, default=settings.INGEST_BATCH_MS)
@@ -74,12 +88,21 @@ class Command(BaseCommand):
         say(f"broker {url}, database {settings.DATABASES['default']['ENGINE'].split('.')[-1]}")
         uids = bench.prepare_fixtures(readers, int(o["students"]))
 
-        pipeline = bench.PipelineRunner(url, prefix, int(o["batch_size"]), int(o["batch_ms"]))
+        workers = int(o["workers"])
+        pipeline = bench.WorkerPool(
+            url, prefix, int(o["batch_size"]), int(o["batch_ms"]), workers=workers
+        )
         pipeline.start()
         run = f"t{secrets.token_hex(3)}"
         say(
-            f"pipeline: {events} events from {readers} readers at full speed, "
-            f"{o['per_message']} per message, {100 * float(o['rfid_share']):.0f}% card taps ..."
+            f"pipeline ({workers} ingest process{'es' if workers > 1 else ''}): {events} events "
+            f"from {readers} readers at full speed, {o['per_message']} per message, "
+            f"{100 * float(o['rfid_share']):.0f}% card taps, "
+            + (
+                f"{o['door_gap_ms']} ms apart at each door ..."
+                if o["door_gap_ms"]
+                else "all stamped as sent ..."
+            )
         )
         publisher = bench.start_publisher(
             url,
@@ -91,26 +114,27 @@ class Command(BaseCommand):
             rfid_share=float(o["rfid_share"]),
             per_message=int(o["per_message"]),
             max_inflight=self.max_inflight,
+            door_gap_ms=int(o["door_gap_ms"]),
         )
         pub = bench.publisher_report(publisher, timeout=600)
         per = max(1, min(100, int(o["per_message"])))
         pipeline.wait_handled(-(-events // per), timeout=300)
-        elapsed = pipeline.recorder.last_commit - pub["start"]
+        result = pipeline.summary(run)
+        elapsed = result.last_commit - pub["start"]
         events_per_s = events / elapsed
-        commit_ms = pipeline.recorder.commit_latencies_ms(run)
+        commit_ms = result.latencies_ms
         stored = bench.stored_count(run)
         lost = events - stored
-        duplicated = pipeline.recorder.repeated_new(run)
+        duplicated = result.repeated_new
         say(
             f"  {events_per_s:,.0f} events/s ({events} in {elapsed:.2f}s; publisher alone "
             f"{events / (pub['last_sent'] - pub['start']):,.0f}/s); stored {stored}, "
             f"lost {lost}, applied twice {duplicated}"
         )
-        batches = len(pipeline.recorder.commits)
         say(
             f"  publish-to-commit p50 {bench.percentile(commit_ms, 50)} ms, "
-            f"p99 {bench.percentile(commit_ms, 99)} ms; {batches} batches, "
-            f"{pipeline.recorder.handled / max(1, batches):.0f} messages each on average"
+            f"p99 {bench.percentile(commit_ms, 99)} ms; {result.batches} batches, "
+            f"{result.handled / max(1, result.batches):.0f} messages each on average"
         )
 
         rate, seconds = int(o["rate"]), int(o["latency_seconds"])
