@@ -25,6 +25,7 @@ from attendance.engine.loading import (
     cards_by_uid,
     cards_of_students,
     neighbourhood,
+    one_batch,
     readers_by_device,
     windows_around,
 )
@@ -64,6 +65,11 @@ def apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAns
     Call inside the transaction that stored them. Works per batch: a bounded number of
     queries however many events, in order or not.
     """
+    with one_batch():
+        return _apply_new_events(events)
+
+
+def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAnswer]:
     now = timezone.now()
     reports = phone_moments(events)
     door_events = [e for e in events if e.sender_kind == SenderKind.DEVICE]

@@ -69,20 +69,10 @@ def rejudge_multi_card(events: Iterable[tuple[str, datetime]], near: Neighbourho
     for t in crowded:
         judged[t.sender].append(EventKey(t.ts, t.sender, t.event_id))
     for sender, reader in readers.items():
-        taps = sorted(per_reader[sender], key=lambda tap: tap.key)
-        motions = sorted(near.motions.get(sender, []), key=lambda m: m.at)
-        for key in judged[sender]:
-            # The rule looks at most 2 windows either side of the tap it judges; handing it
-            # just that slice keeps a busy door linear instead of quadratic in its taps.
-            lo, hi = key.ts - 2 * window, key.ts + 2 * window
-            findings += multi_card_findings(
-                sender,
-                reader.room,
-                _between(taps, lo, hi, lambda tap: tap.key.ts),
-                _between(motions, lo, hi, lambda m: m.at),
-                [key],
-                window,
-            )
+        findings += multi_card_findings(
+            sender, reader.room, per_reader[sender], near.motions.get(sender, []),
+            judged[sender], window,
+        )  # fmt: skip
     rooms = {r.room: (r.room_id, Place()) for r in readers.values()}
     lo, hi = min(t.ts for t in crowded), max(t.ts for t in crowded)
     # A session that a tap at lo..hi can belong to starts at most its early window later.

@@ -6,6 +6,8 @@ travel per student-day, multi-card per tap, tap-missing per (session, student).
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
@@ -50,13 +52,44 @@ def _rows(
     return rows
 
 
+# What makes two flags the same finding; a re-judged finding equal to the held one is kept.
+_SAME = ("kind", "key", "student_id", "room_id", "session_id", "at", "detail")
+
+
 def _replace(query: Q, rows: list[ProxyFlag]) -> set[Pair]:
-    """Delete what `query` matches, insert `rows`; the (session, student) pairs touched."""
-    old = ProxyFlag.objects.filter(query)
-    pairs = {(s, st) for s, st in old.values_list("session_id", "student_id") if s and st}
-    old.delete()
-    ProxyFlag.objects.bulk_create(rows)
-    return pairs | {(r.session_id, r.student_id) for r in rows if r.session_id and r.student_id}
+    """Make the flags `query` matches equal to `rows`; the (session, student) pairs whose
+    flags changed.
+
+    Re-judging mostly finds what is already held (a busy door's taps are judged again with
+    every new event near them), so equal flags stay untouched: no write, and their records
+    need no recomputing.
+    """
+    wanted: dict[tuple, list[ProxyFlag]] = defaultdict(list)
+    for row in rows:
+        wanted[_identity(row.__dict__)].append(row)
+    stale: list[int] = []
+    pairs: set[tuple[int | None, int | None]] = set()
+    for held in ProxyFlag.objects.filter(query).values("id", "evidence", *_SAME):
+        same = wanted.get(_identity(held))
+        if same:
+            same.pop()
+        else:
+            stale.append(held["id"])
+            pairs.add((held["session_id"], held["student_id"]))
+    if stale:
+        ProxyFlag.objects.filter(id__in=stale).delete()
+    fresh = [row for same in wanted.values() for row in same]
+    ProxyFlag.objects.bulk_create(fresh)
+    pairs |= {(r.session_id, r.student_id) for r in fresh}
+    touched: set[Pair] = set()
+    for session, student in pairs:
+        if session and student:
+            touched.add((session, student))
+    return touched
+
+
+def _identity(flag: dict) -> tuple:
+    return (*(flag[f] for f in _SAME), json.dumps(flag["evidence"], sort_keys=True))
 
 
 def replace_day_findings(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Q
@@ -15,6 +18,8 @@ from attendance.models import ClassSession
 from attendance.rules.door import Motion
 from attendance.rules.evidence import Policy, SessionInfo
 from devices.models import Card, EventType, RawEvent, Reader, SenderKind
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,39 @@ class StoredTap:
     reported_dir: str | None
 
 
+# Readers and cards looked up during one batch, by key (None: not there). Several steps of a
+# batch ask for the same ones; within its transaction the answer does not change.
+_batch_memo: ContextVar[dict[str, dict[str, Any]] | None] = ContextVar("batch_memo", default=None)
+
+
+@contextmanager
+def one_batch() -> Iterator[None]:
+    """Read each reader and card at most once inside this block (one batch's work)."""
+    token = _batch_memo.set({"readers": {}, "cards": {}})
+    try:
+        yield
+    finally:
+        _batch_memo.reset(token)
+
+
+def _memoised(kind: str, keys: set[str], load: Callable[[set[str]], dict[str, T]]) -> dict[str, T]:
+    memo = _batch_memo.get()
+    if memo is None:
+        return load(keys)
+    known = memo[kind]
+    missing = keys - known.keys()
+    if missing:
+        loaded = load(missing)
+        known.update({key: loaded.get(key) for key in missing})
+    return {key: known[key] for key in keys if known[key] is not None}
+
+
 def readers_by_device(device_ids: Iterable[str]) -> dict[str, ReaderInfo]:
-    rows = Reader.objects.filter(device_id__in=set(device_ids)).values_list(
+    return _memoised("readers", set(device_ids), _load_readers)
+
+
+def _load_readers(device_ids: set[str]) -> dict[str, ReaderInfo]:
+    rows = Reader.objects.filter(device_id__in=device_ids).values_list(
         "device_id", "room__code", "room_id", "mode", "debounce_s"
     )
     return {row[0]: ReaderInfo(*row) for row in rows}
@@ -63,11 +99,14 @@ def _cards(query: Q) -> dict[str, CardInfo]:
     for uid, student_id, active, revoked_at, first, last in rows:
         initial = f"{first[:1]}. " if first else ""
         cards[uid] = CardInfo(uid, student_id, active, revoked_at, f"{initial}{last}"[:32])
+    memo = _batch_memo.get()
+    if memo is not None:
+        memo["cards"].update(cards)
     return cards
 
 
 def cards_by_uid(uids: Iterable[str]) -> dict[str, CardInfo]:
-    return _cards(Q(uid__in=set(uids)))
+    return _memoised("cards", set(uids), lambda missing: _cards(Q(uid__in=missing)))
 
 
 def cards_of_students(student_ids: Iterable[int]) -> dict[str, CardInfo]:

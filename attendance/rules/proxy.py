@@ -6,6 +6,7 @@ a recomputation replaces the findings it derives instead of adding duplicates.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,17 +49,28 @@ def multi_card_findings(
     `about` names the taps to judge; `taps` and `motions` must cover `2 * window` around them.
     """
     findings = []
+    # Sorted once, then each tap's group and the motion around it are bisected slices:
+    # linear in the taps judged, however busy the door.
+    by_key: dict[EventKey, ReaderTap] = {}
+    for t in taps:
+        by_key.setdefault(t.key, t)
+    ordered = sorted(taps, key=lambda t: t.key.ts)
+    tap_times = [t.key.ts for t in ordered]
+    motions = sorted(motions, key=lambda m: m.at)
+    motion_times = [m.at for m in motions]
     for key in sorted(set(about)):
-        tap = next((t for t in taps if t.key == key), None)
+        tap = by_key.get(key)
         if tap is None:
             continue
-        group = [t for t in taps if abs(t.key.ts - key.ts) <= window]
+        group = ordered[
+            bisect_left(tap_times, key.ts - window) : bisect_right(tap_times, key.ts + window)
+        ]
         cards = sorted({t.uid for t in group})
         if len(cards) < 2:
             continue
-        lo = min(t.key.ts for t in group) - window
-        hi = max(t.key.ts for t in group) + window
-        near = [m for m in motions if lo <= m.at <= hi]
+        lo = group[0].key.ts - window
+        hi = group[-1].key.ts + window
+        near = motions[bisect_left(motion_times, lo) : bisect_right(motion_times, hi)]
         people = max(sum(m.sensor == "outer" for m in near), sum(m.sensor == "inner" for m in near))
         if not 1 <= people < len(cards):
             continue

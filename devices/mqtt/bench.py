@@ -148,10 +148,31 @@ class PipelineRecorder:
                         latencies.append((at - event["sent"]) * 1000)
         return sorted(latencies)
 
+    def queued_ms(self, run: str) -> list[float]:
+        """For each message of the run: receipt by this process to commit."""
+        tag = f'"id": "{run}-'.encode()
+        return sorted(
+            (at - message.received_at) * 1000
+            for batch, at in self.commits
+            for message in batch
+            if tag in message.payload
+        )
+
+    def processing_ms(self, run: str) -> list[float]:
+        """For each batch of the run: its last message's receipt to commit (the work)."""
+        tag = f'"id": "{run}-'.encode()
+        return sorted(
+            (at - max(m.received_at for m in batch)) * 1000
+            for batch, at in self.commits
+            if any(tag in m.payload for m in batch)
+        )
+
     def summary(self, run: str) -> dict:
         """What the parent needs of this worker for one run (picklable)."""
         return {
             "latencies": self.commit_latencies_ms(run),
+            "queued": self.queued_ms(run),
+            "processing": self.processing_ms(run),
             "new": {k: n for k, n in self.new_reports.items() if k[2].startswith(f"{run}-")},
             "last_commit": self.last_commit,
             "batches": len(self.commits),
@@ -212,10 +233,16 @@ class RunSummary:
     """One run's figures, merged over the workers."""
 
     latencies_ms: list[float]
+    queued_ms: list[float]  # receipt by an ingest process to commit
+    processing_ms: list[float]  # per batch: its last message's receipt to commit
     repeated_new: int  # events reported as new more than once: applied twice
     last_commit: float
     batches: int
     handled: int
+
+    @property
+    def messages(self) -> int:
+        return len(self.queued_ms)
 
 
 class WorkerPool:
@@ -261,6 +288,8 @@ class WorkerPool:
                 new[key] = new.get(key, 0) + n
         return RunSummary(
             latencies_ms=sorted(ms for part in parts for ms in part["latencies"]),
+            queued_ms=sorted(ms for part in parts for ms in part["queued"]),
+            processing_ms=sorted(ms for part in parts for ms in part["processing"]),
             repeated_new=sum(n - 1 for n in new.values()),
             last_commit=max(part["last_commit"] for part in parts),
             batches=sum(part["batches"] for part in parts),

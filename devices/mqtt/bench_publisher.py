@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     def on_ack(message: Inbound) -> None:
         now = time.time()
         body = json.loads(message.payload)
+        if not str(body.get("id", "")).startswith(f"{args.run}-"):
+            return  # an answer to an earlier run, still on its way
         with lock:
             acked_at.setdefault(body["id"], (now, body["result"]))
 

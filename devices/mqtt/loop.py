@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import random
 import socket
 import threading
 import time
@@ -148,6 +149,13 @@ class IngestLoop:
             try:
                 return self._commit(batch)
             except _DB_UNAVAILABLE as exc:
+                if _is_lock_conflict(exc):
+                    # Another worker held rows this batch needed; the database rolled this
+                    # transaction back. Nothing is wrong with the connection: go again soon.
+                    log.info("batch rolled back by a lock conflict (%s); retrying it", exc)
+                    if self._stop.wait(random.uniform(0.005, 0.05)):
+                        return None
+                    continue
                 log.error("database unavailable (%s); retrying the batch in %.1fs", exc, delay)
                 _reset_db_connection()
                 if self._stop.wait(delay):
@@ -245,6 +253,16 @@ def _quarantine(message: Inbound) -> BatchOutcome:
         received_at=datetime.fromtimestamp(message.received_at, tz=UTC),
     )
     return BatchOutcome(rejections=[Rejection(0, message.topic, "", reason, whole_message=True)])
+
+
+# MySQL/MariaDB: deadlock, lock wait timeout. PostgreSQL: serialization failure, deadlock.
+_LOCK_CONFLICT_CODES = {1213, 1205, "40001", "40P01"}
+
+
+def _is_lock_conflict(exc: Exception) -> bool:
+    cause = exc.__cause__ or exc
+    code = getattr(cause, "pgcode", None) or (cause.args[0] if cause.args else None)
+    return code in _LOCK_CONFLICT_CODES
 
 
 def _reset_db_connection() -> None:

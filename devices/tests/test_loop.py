@@ -63,6 +63,29 @@ def test_database_outage_retries_the_batch_and_acks_only_after(door, loop, monke
     assert loop.client.acked == [7] and RawEvent.objects.count() == 1
 
 
+def test_a_deadlock_with_another_worker_is_retried_at_once_on_the_same_connection(
+    door, loop, monkeypatch
+):
+    calls = []
+    real = loop_module.handle_batch
+
+    def contended(batch, prefix):
+        calls.append(len(loop.client.acked))
+        if len(calls) == 1:
+            raise OperationalError(1213, "Deadlock found when trying to get lock")
+        return real(batch, prefix=prefix)
+
+    def no_reconnect() -> None:
+        raise AssertionError("a lock conflict is not an outage: the connection is fine")
+
+    monkeypatch.setattr(loop_module, "handle_batch", contended)
+    monkeypatch.setattr(loop_module, "_reset_db_connection", no_reconnect)
+    monkeypatch.setattr(loop_module, "BACKOFF_MIN_S", 60)  # an outage's wait would hang here
+    loop.process([inbound(json.dumps(tap("d-1")).encode(), 7)])
+    assert calls == [0, 0]
+    assert loop.client.acked == [7] and RawEvent.objects.count() == 1
+
+
 def test_stop_during_an_outage_leaves_the_batch_unacknowledged(door, loop, monkeypatch):
     def down(batch, prefix):
         loop.request_stop()
