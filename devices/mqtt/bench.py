@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from attendance.models import Room, Student, Visit
@@ -29,7 +29,7 @@ from devices.models import Card, RawEvent, Reader, SenderKind
 from devices.mqtt import contract
 from devices.mqtt.client import BrokerAddress, Inbound, MqttClient
 from devices.mqtt.loop import IngestLoop, LoopConfig, contract_topics
-from devices.mqtt.pipeline import BatchOutcome
+from devices.mqtt.pipeline import BatchOutcome, insert_ignoring_duplicates
 
 READER_PREFIX = "bench-r"
 ROOM_CODE = "BENCH-1"
@@ -89,6 +89,7 @@ def start_publisher(
     per_message: int = 1,
     max_inflight: int = 20,
     door_gap_ms: int = 0,
+    first_reader: int = 0,
 ) -> subprocess.Popen[str]:
     command = [
         sys.executable,
@@ -106,9 +107,60 @@ def start_publisher(
         f"--per-message={per_message}",
         f"--max-inflight={max_inflight}",
         f"--door-gap-ms={door_gap_ms}",
+        f"--first-reader={first_reader}",
     ] + (["--acks"] if acks else [])
     env = {**os.environ, "PYTHONPATH": str(BASE_DIR)}
     return subprocess.Popen(command, cwd=BASE_DIR, stdout=subprocess.PIPE, text=True, env=env)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """What every publisher of one benchmark run shares."""
+
+    url: str
+    prefix: str
+    readers: int
+    uids: Sequence[str]
+    rfid_share: float
+    door_gap_ms: int
+    max_inflight: int = 20
+
+    def publish(
+        self,
+        run: str,
+        count: int,
+        *,
+        per_message: int = 1,
+        readers: int | None = None,
+        rate: float = 0.0,
+        acks: bool = False,
+        door_gap_ms: int | None = None,
+        first_reader: int = 0,
+    ) -> subprocess.Popen[str]:
+        """A publisher process; each run may take its own readers, so runs never share a
+        door's timeline."""
+        return start_publisher(
+            self.url,
+            self.prefix,
+            run,
+            count,
+            readers or self.readers,
+            self.uids,
+            rate=rate,
+            rfid_share=self.rfid_share,
+            acks=acks,
+            per_message=per_message,
+            max_inflight=self.max_inflight,
+            door_gap_ms=self.door_gap_ms if door_gap_ms is None else door_gap_ms,
+            first_reader=first_reader,
+        )
+
+
+@dataclass(frozen=True)
+class FullSpeed:
+    events_per_s: float
+    lost: int
+    duplicated: int
 
 
 def publisher_report(process: subprocess.Popen[str], timeout: float) -> dict:
@@ -358,14 +410,14 @@ class NaiveConsumer:
 
 
 class RawConsumer:
-    """paho into multi-row INSERTs with no validation and no engine: the ceiling."""
+    """paho into multi-row INSERTs (the pipeline's own statement) with no validation and no
+    engine: the ceiling for one process."""
 
-    def __init__(self, url: str, prefix: str, batch_size: int) -> None:
+    def __init__(self, url: str, prefix: str) -> None:
         self.pending: list[Inbound] = []
         self.lock = threading.Lock()
         self.saved = 0
         self.last_save = 0.0
-        self.batch_size = batch_size
         self.client = MqttClient(
             BrokerAddress.from_url(url), f"bench-raw-{os.getpid()}", on_message=self.take
         )
@@ -392,11 +444,13 @@ class RawConsumer:
                         event_id=event["id"],
                         type=event["type"],
                         ts=now,
+                        uid=event.get("uid", ""),
                         received_at=now,
                         payload=event,
                     )
                 )
-        RawEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=self.batch_size)
+        with transaction.atomic():
+            insert_ignoring_duplicates(rows)
         self.saved += len(rows)
         self.last_save = time.time()
 

@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--acks", action="store_true")
     parser.add_argument("--start-seq", type=int, default=0)
     parser.add_argument("--reader-prefix", default="bench-r")
+    parser.add_argument(
+        "--first-reader", type=int, default=0, help="number of the first reader to use"
+    )
     parser.add_argument("--max-inflight", type=int, default=20)
     parser.add_argument(
         "--per-message", type=int, default=1, help="events per message (an array when > 1)"
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             if ahead > 0:
                 time.sleep(ahead)
         # One reader per message, so an array is one reader's buffer.
-        reader = f"{args.reader_prefix}-{(first // per) % args.readers:03d}"
+        reader = f"{args.reader_prefix}-{args.first_reader + (first // per) % args.readers:03d}"
         now = time.time()
         # On the reader's clock: its n-th event of this run, door_gap_ms apart, ending now.
         reader_seq = first // per // args.readers * per  # this reader's events so far

@@ -288,7 +288,7 @@ def _store_events(candidates: list[RawEvent]) -> tuple[list[RawEvent], set[Event
     token = secrets.randbits(62)
     for event in first.values():
         event.ingest_batch = token
-    _insert_ignoring_duplicates(list(first.values()))
+    insert_ignoring_duplicates(list(first.values()))
     new: list[RawEvent] = []
     for pk, kind, sender, event_id, batch in _read_back(first.keys()):
         stored = first.get((kind, sender, event_id))
@@ -316,7 +316,7 @@ _INSERT_FIELDS = (
 )
 
 
-def _insert_ignoring_duplicates(events: list[RawEvent]) -> None:
+def insert_ignoring_duplicates(events: list[RawEvent]) -> None:
     """One multi-row INSERT that skips keys already held (INSERT IGNORE / INSERT OR IGNORE).
 
     bulk_create(ignore_conflicts=True) says the same, but spends most of a batch's time
@@ -414,4 +414,11 @@ def _cut(value: str, name: str) -> str:
     return value[: _FIELD_LIMITS[name]]
 
 
-__all__ = ["BatchOutcome", "IncomingMessage", "Outgoing", "Rejection", "handle_batch"]
+__all__ = [
+    "BatchOutcome",
+    "IncomingMessage",
+    "Outgoing",
+    "Rejection",
+    "handle_batch",
+    "insert_ignoring_duplicates",
+]

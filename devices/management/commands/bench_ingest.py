@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 
 from django.conf import settings
@@ -52,16 +53,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--door-gap-ms",
             type=int,
-            default=0,
+            default=1000,
             help="in the full-speed stream, each reader's events are this far apart on its "
-            "own clock (a backlog at a real door's pace); 0 = all stamped as sent",
+            "own clock: a backlog at a busy door's pace (default 1000: a passage, one tap and "
+            "four motion events, every 5 s). 0 stamps them all with the moment they are sent, "
+            "hundreds per door per second, which no door produces",
         )
         parser.add_argument(
             "--workers",
             type=int,
-            default=1,
-            help="ingest processes; several share one MQTT 5 subscription (as `ingest "
-            "--shared-group` would in production)",
+            default=min(2, os.cpu_count() or 1),
+            help="ingest processes; several share one MQTT 5 subscription, as `ingest "
+            "--shared-group` would in production (default: one per core, at most 2)",
+        )
+        parser.add_argument(
+            "--replay-per-message",
+            type=int,
+            default=50,
+            help="also run the full-speed stream with this many events per message (readers "
+            "replaying their offline buffers); 0 skips it",
         )
         parser.add_argument("--baseline-events", type=int, default=3000)
         parser.add_argument("--batch-size", type=int, default=settings.INGEST_BATCH_SIZE)
@@ -93,117 +103,139 @@ class Command(BaseCommand):
         readers, events = int(o["readers"]), int(o["events"])
         say = self.stdout.write
         say(f"broker {url}, database {settings.DATABASES['default']['ENGINE'].split('.')[-1]}")
-        uids = bench.prepare_fixtures(max(readers, int(o["latency_readers"])), int(o["students"]))
-
+        # Readers 0.. for the live stream, then the replay's, then the steady stream's.
+        total_readers = 2 * readers + int(o["latency_readers"])
+        uids = bench.prepare_fixtures(total_readers, int(o["students"]))
+        stream = bench.Stream(
+            url,
+            prefix,
+            readers,
+            uids,
+            rfid_share=float(o["rfid_share"]),
+            door_gap_ms=int(o["door_gap_ms"]),
+            max_inflight=self.max_inflight,
+        )
         workers = int(o["workers"])
         pipeline = bench.WorkerPool(
             url, prefix, int(o["batch_size"]), int(o["batch_ms"]), workers=workers
         )
         pipeline.start()
-        run = f"t{secrets.token_hex(3)}"
         say(
-            f"pipeline ({workers} ingest process{'es' if workers > 1 else ''}): {events} events "
-            f"from {readers} readers at full speed, {o['per_message']} per message, "
-            f"{100 * float(o['rfid_share']):.0f}% card taps, "
+            f"pipeline, {workers} ingest process{'es' if workers > 1 else ''}, "
+            f"{events} events from {readers} readers at full speed, "
+            f"{100 * stream.rfid_share:.0f}% card taps, "
             + (
-                f"{o['door_gap_ms']} ms apart at each door ..."
-                if o["door_gap_ms"]
-                else "all stamped as sent ..."
+                f"{stream.door_gap_ms} ms apart on each reader's clock (a backlog):"
+                if stream.door_gap_ms
+                else "all stamped as sent:"
             )
         )
-        publisher = bench.start_publisher(
-            url,
-            prefix,
-            run,
-            events,
-            readers,
-            uids,
-            rfid_share=float(o["rfid_share"]),
-            per_message=int(o["per_message"]),
-            max_inflight=self.max_inflight,
-            door_gap_ms=int(o["door_gap_ms"]),
-        )
-        pub = bench.publisher_report(publisher, timeout=600)
         per = max(1, min(100, int(o["per_message"])))
-        pipeline.wait_handled(-(-events // per), timeout=300)
-        result = pipeline.summary(run)
-        elapsed = result.last_commit - pub["start"]
-        events_per_s = events / elapsed
-        commit_ms = result.latencies_ms
-        stored = bench.stored_count(run)
-        lost = events - stored
-        duplicated = result.repeated_new
-        say(
-            f"  {events_per_s:,.0f} events/s ({events} in {elapsed:.2f}s; publisher alone "
-            f"{events / (pub['last_sent'] - pub['start']):,.0f}/s); stored {stored}, "
-            f"lost {lost}, applied twice {duplicated}"
+        live = self._full_speed(pipeline, stream, events, per)
+        replay_per = int(o["replay_per_message"])
+        replay = (
+            self._full_speed(pipeline, stream, events, replay_per, first_reader=readers)
+            if replay_per
+            else None
         )
-        say(
-            f"  publish-to-commit p50 {bench.percentile(commit_ms, 50)} ms, "
-            f"p99 {bench.percentile(commit_ms, 99)} ms; {result.batches} batches, "
-            f"{result.handled / max(1, result.batches):.0f} messages each on average"
-        )
-
-        rate, seconds = int(o["rate"]), int(o["latency_seconds"])
-        share, steady_readers = float(o["rfid_share"]), int(o["latency_readers"])
-        say(
-            f"tap-to-ack at a steady {rate} events/s ({100 * share:.0f}% card taps) from "
-            f"{steady_readers} readers for {seconds}s ..."
-        )
-        run_l = f"l{secrets.token_hex(3)}"
-        publisher = bench.start_publisher(
-            url,
-            prefix,
-            run_l,
-            rate * seconds,
-            steady_readers,
-            uids,
-            rate=rate,
-            rfid_share=share,
-            acks=True,
-        )
-        lat = bench.publisher_report(publisher, timeout=seconds + 120)
-        steady = pipeline.summary(run_l)
-        say(
-            f"  p50 {lat['ack_p50_ms']} ms, p99 {lat['ack_p99_ms']} ms; "
-            f"{lat['answers']}/{lat['taps']} answered {lat['results']}"
-        )
-        say(
-            f"  publish-to-commit p50 {bench.percentile(steady.latencies_ms, 50)} ms, "
-            f"p99 {bench.percentile(steady.latencies_ms, 99)} ms; receipt-to-commit p50 "
-            f"{bench.percentile(steady.queued_ms, 50)} ms, p99 "
-            f"{bench.percentile(steady.queued_ms, 99)} ms; {len(steady.processing_ms)} batches "
-            f"of {steady.messages / max(1, len(steady.processing_ms)):.0f} messages, each "
-            f"committed {bench.percentile(steady.processing_ms, 50)} ms (p50) after its last "
-            f"message arrived"
-        )
+        lat = self._steady(pipeline, stream, o)
         pipeline.stop()
 
         n = int(o["baseline_events"])
         say(f"baseline: {n} events, one ORM save per message, automatic ack ...")
         naive = bench.NaiveConsumer(url, prefix)
         bench.connect_simple(naive, prefix)
-        publisher = bench.start_publisher(
-            url, prefix, f"b{secrets.token_hex(3)}", n, readers, uids, per_message=per
-        )
+        publisher = stream.publish(f"b{secrets.token_hex(3)}", n, per_message=per)
         _, baseline_per_s = bench.run_simple_consumer(naive, publisher, n, prefix, timeout=300)
         say(f"  {baseline_per_s:,.0f} events/s")
 
-        say(f"raw limit: {events} events, paho into multi-row inserts, no logic ...")
-        raw = bench.RawConsumer(url, prefix, int(o["batch_size"]))
+        say(f"raw limit: {events} events, paho into multi-row inserts, no logic, one process ...")
+        raw = bench.RawConsumer(url, prefix)
         bench.connect_simple(raw, prefix)
-        publisher = bench.start_publisher(
-            url, prefix, f"r{secrets.token_hex(3)}", events, readers, uids, per_message=per
-        )
+        publisher = stream.publish(f"r{secrets.token_hex(3)}", events, per_message=per)
         _, raw_per_s = bench.run_simple_consumer(raw, publisher, events, prefix, timeout=300)
         say(f"  {raw_per_s:,.0f} events/s")
 
         say(
-            f"pipeline = {events_per_s / baseline_per_s:.1f} x baseline, "
-            f"{100 * events_per_s / raw_per_s:.0f}% of the raw limit"
+            f"pipeline = {live.events_per_s / baseline_per_s:.1f} x baseline, "
+            f"{100 * live.events_per_s / raw_per_s:.0f}% of the raw limit"
         )
+        lost = live.lost + (replay.lost if replay else 0)
+        duplicated = live.duplicated + (replay.duplicated if replay else 0)
         say(
-            f"events_per_s={events_per_s:.0f} baseline_events_per_s={baseline_per_s:.0f} "
+            f"events_per_s={live.events_per_s:.0f} baseline_events_per_s={baseline_per_s:.0f} "
             f"raw_events_per_s={raw_per_s:.0f} ack_p99_ms={lat['ack_p99_ms']} "
             f"lost={lost} duplicated={duplicated}"
+            + (f" replay_events_per_s={replay.events_per_s:.0f}" if replay else "")
         )
+
+    def _full_speed(
+        self,
+        pipeline: bench.WorkerPool,
+        stream: bench.Stream,
+        events: int,
+        per: int,
+        first_reader: int = 0,
+    ) -> bench.FullSpeed:
+        """Publish `events` at full speed, `per` to a message; wait until all are committed."""
+        say = self.stdout.write
+        say(
+            f"  {per} event{'s' if per > 1 else ''} per message"
+            + (" (live taps) ..." if per == 1 else " (readers replaying their buffers) ...")
+        )
+        run = f"t{secrets.token_hex(3)}"
+        handled_before = pipeline.handled()
+        publisher = stream.publish(run, events, per_message=per, first_reader=first_reader)
+        pub = bench.publisher_report(publisher, timeout=600)
+        pipeline.wait_handled(handled_before + -(-events // per), timeout=300)
+        result = pipeline.summary(run)
+        elapsed = result.last_commit - pub["start"]
+        stored = bench.stored_count(run)
+        outcome = bench.FullSpeed(events / elapsed, events - stored, result.repeated_new)
+        say(
+            f"    {outcome.events_per_s:,.0f} events/s ({events} in {elapsed:.2f}s; publisher "
+            f"alone {events / (pub['last_sent'] - pub['start']):,.0f}/s); stored {stored}, "
+            f"lost {outcome.lost}, applied twice {outcome.duplicated}"
+        )
+        batches = len(result.processing_ms)
+        say(
+            f"    publish-to-commit p50 {bench.percentile(result.latencies_ms, 50)} ms, "
+            f"p99 {bench.percentile(result.latencies_ms, 99)} ms; {batches} batches of "
+            f"{result.messages / max(1, batches):.0f} messages on average"
+        )
+        return outcome
+
+    def _steady(self, pipeline: bench.WorkerPool, stream: bench.Stream, o: dict) -> dict:
+        """Tap-to-ack latency with the stream at a steady rate, from more readers."""
+        say = self.stdout.write
+        rate, seconds = int(o["rate"]), int(o["latency_seconds"])
+        steady_readers = int(o["latency_readers"])
+        say(
+            f"tap-to-ack at a steady {rate} events/s ({100 * stream.rfid_share:.0f}% card taps) "
+            f"from {steady_readers} readers for {seconds}s ..."
+        )
+        run = f"l{secrets.token_hex(3)}"
+        publisher = stream.publish(
+            run,
+            rate * seconds,
+            readers=steady_readers,
+            first_reader=2 * stream.readers,
+            rate=rate,
+            acks=True,
+            door_gap_ms=0,
+        )
+        lat = bench.publisher_report(publisher, timeout=seconds + 120)
+        steady = pipeline.summary(run)
+        batches = len(steady.processing_ms)
+        say(
+            f"  p50 {lat['ack_p50_ms']} ms, p99 {lat['ack_p99_ms']} ms; "
+            f"{lat['answers']}/{lat['taps']} answered {lat['results']}"
+        )
+        say(
+            f"  receipt-to-commit p50 {bench.percentile(steady.queued_ms, 50)} ms, "
+            f"p99 {bench.percentile(steady.queued_ms, 99)} ms; {batches} batches of "
+            f"{steady.messages / max(1, batches):.0f} messages, each committed "
+            f"{bench.percentile(steady.processing_ms, 50)} ms (p50) after its last message "
+            f"arrived"
+        )
+        return lat
