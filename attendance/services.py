@@ -27,11 +27,12 @@ from attendance.engine.loading import (
     neighbourhood,
     one_batch,
     readers_by_device,
+    student_numbers,
     windows_around,
 )
 from attendance.engine.records import StatusChange, recompute_records
 from attendance.engine.tick import close_due_visits, finalise_ended_sessions
-from attendance.models import ClassSession, Enrolment, Student
+from attendance.models import ClassSession, Enrolment
 from attendance.rules.door import PIR_ORDER_WINDOW
 from attendance.rules.evidence import EventKey
 from beacons.services import moments_of_taps, phone_moments, silent_phone_moments
@@ -217,7 +218,7 @@ def _publish(moves: list[Move], changes: list[StatusChange]) -> None:
     if not moves and not changes:
         return
     ids = {m.student_id for m in moves} | {c.student_id for c in changes}
-    numbers = dict(Student.objects.filter(id__in=ids).values_list("id", "number"))
+    numbers = student_numbers(ids)
     live_moves = [
         live.LiveMove(numbers[m.student_id], m.room, m.since, m.basis)
         for m in moves

@@ -14,15 +14,14 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from django.db.models import Q
-
 from attendance.engine import flags as flag_store
+from attendance.engine.days import local_day
 from attendance.engine.loading import (
     Neighbourhood,
     StoredTap,
     cards_by_uid,
     readers_by_device,
-    session_rows,
+    sessions_in_rooms_on_days,
     windows_around,
 )
 from attendance.rules.evidence import EventKey
@@ -75,11 +74,16 @@ def rejudge_multi_card(events: Iterable[tuple[str, datetime]], near: Neighbourho
         )  # fmt: skip
     rooms = {r.room: (r.room_id, Place()) for r in readers.values()}
     lo, hi = min(t.ts for t in crowded), max(t.ts for t in crowded)
-    # A session that a tap at lo..hi can belong to starts at most its early window later.
-    sessions = session_rows(
-        Q(room_id__in={pk for pk, _ in rooms.values()})
-        & Q(starts_at__lte=hi + timedelta(hours=4), ends_at__gt=lo)
-    )
+    # A session that a tap at lo..hi can belong to starts at most its early window later,
+    # and no session is longer than a day.
+    latest_start = hi + timedelta(hours=4)
+    first_day, last_day = local_day(lo) - timedelta(days=1), local_day(latest_start)
+    days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    sessions = [
+        s
+        for s in sessions_in_rooms_on_days({pk for pk, _ in rooms.values()}, days)
+        if s.info.starts_at <= latest_start and s.info.ends_at > lo
+    ]
     return flag_store.replace_keyed_findings(MULTI_CARD, keys, findings, rooms, sessions)
 
 

@@ -13,13 +13,14 @@ from typing import Any, TypeVar
 from django.db import connection
 from django.db.models import Q
 
-from attendance.engine.days import day_bounds, merged_ranges
-from attendance.models import ClassSession
+from attendance.engine.days import day_bounds, local_day, merged_ranges
+from attendance.models import ClassSession, Student
 from attendance.rules.door import Motion
 from attendance.rules.evidence import Policy, SessionInfo
 from devices.models import Card, EventType, RawEvent, Reader, SenderKind
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class ReaderInfo:
     room_id: int
     mode: str
     debounce_s: int
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -55,20 +57,24 @@ class StoredTap:
 
 # Readers and cards looked up during one batch, by key (None: not there). Several steps of a
 # batch ask for the same ones; within its transaction the answer does not change.
-_batch_memo: ContextVar[dict[str, dict[str, Any]] | None] = ContextVar("batch_memo", default=None)
+_batch_memo: ContextVar[dict[str, dict[Any, Any]] | None] = ContextVar("batch_memo", default=None)
 
 
 @contextmanager
 def one_batch() -> Iterator[None]:
-    """Read each reader and card at most once inside this block (one batch's work)."""
-    token = _batch_memo.set({"readers": {}, "cards": {}})
+    """Read each reader, card, student number and room-day of sessions at most once inside
+    this block (one batch's work). Nested blocks share the outer one's reads."""
+    if _batch_memo.get() is not None:
+        yield
+        return
+    token = _batch_memo.set({"readers": {}, "cards": {}, "numbers": {}, "sessions": {}})
     try:
         yield
     finally:
         _batch_memo.reset(token)
 
 
-def _memoised(kind: str, keys: set[str], load: Callable[[set[str]], dict[str, T]]) -> dict[str, T]:
+def _memoised(kind: str, keys: set[K], load: Callable[[set[K]], dict[K, T]]) -> dict[K, T]:
     memo = _batch_memo.get()
     if memo is None:
         return load(keys)
@@ -86,23 +92,34 @@ def readers_by_device(device_ids: Iterable[str]) -> dict[str, ReaderInfo]:
 
 def _load_readers(device_ids: set[str]) -> dict[str, ReaderInfo]:
     rows = Reader.objects.filter(device_id__in=device_ids).values_list(
-        "device_id", "room__code", "room_id", "mode", "debounce_s"
+        "device_id", "room__code", "room_id", "mode", "debounce_s", "enabled"
     )
     return {row[0]: ReaderInfo(*row) for row in rows}
 
 
 def _cards(query: Q) -> dict[str, CardInfo]:
     rows = Card.objects.filter(query).values_list(
-        "uid", "student_id", "active", "revoked_at", "student__first_name", "student__last_name"
-    )
-    cards = {}
-    for uid, student_id, active, revoked_at, first, last in rows:
+        "uid", "student_id", "active", "revoked_at", "student__first_name", "student__last_name",
+        "student__number",
+    )  # fmt: skip
+    cards, numbers = {}, {}
+    for uid, student_id, active, revoked_at, first, last, number in rows:
         initial = f"{first[:1]}. " if first else ""
         cards[uid] = CardInfo(uid, student_id, active, revoked_at, f"{initial}{last}"[:32])
+        numbers[student_id] = number
     memo = _batch_memo.get()
     if memo is not None:
         memo["cards"].update(cards)
+        memo["numbers"].update(numbers)
     return cards
+
+
+def student_numbers(student_ids: Iterable[int]) -> dict[int, str]:
+    return _memoised("numbers", set(student_ids), _load_numbers)
+
+
+def _load_numbers(student_ids: set[int]) -> dict[int, str]:
+    return dict(Student.objects.filter(id__in=student_ids).values_list("id", "number"))
 
 
 def cards_by_uid(uids: Iterable[str]) -> dict[str, CardInfo]:
@@ -289,11 +306,26 @@ def session_rows(query: Q) -> list[SessionRow]:
 
 
 def sessions_in_rooms_on_days(room_ids: Iterable[int], days: Iterable[date]) -> list[SessionRow]:
-    room_ids = set(room_ids)
+    """The sessions starting on these local days in these rooms."""
+    wanted = {(room, day) for room in set(room_ids) for day in set(days)}
+    found = _memoised("sessions", wanted, _load_sessions_of_room_days)
+    rows = (row for room_day_rows in found.values() for row in room_day_rows)
+    return sorted(rows, key=lambda row: (row.info.starts_at, row.id))
+
+
+def _load_sessions_of_room_days(
+    room_days: set[tuple[int, date]],
+) -> dict[tuple[int, date], list[SessionRow]]:
+    if not room_days:
+        return {}
     when = Q()
-    for day in set(days):
+    for day in {day for _, day in room_days}:
         lo, hi = day_bounds(day)
         when |= Q(starts_at__gte=lo, starts_at__lt=hi)
-    if not room_ids or not when:
-        return []
-    return session_rows(when & Q(room_id__in=room_ids))
+    rows = session_rows(when & Q(room_id__in={room for room, _ in room_days}))
+    found: dict[tuple[int, date], list[SessionRow]] = {room_day: [] for room_day in room_days}
+    for row in rows:
+        room_day = (row.room_id, local_day(row.info.starts_at))
+        if room_day in found:
+            found[room_day].append(row)
+    return found

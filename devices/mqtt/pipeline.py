@@ -25,8 +25,9 @@ from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from attendance import services as engine
+from attendance.engine.loading import ReaderInfo, one_batch, readers_by_device
 from beacons.models import Phone
-from devices.models import RawEvent, Reader, RejectedMessage, SenderKind
+from devices.models import RawEvent, RejectedMessage, SenderKind
 from devices.mqtt import contract
 from devices.mqtt.contract import ContractError
 from devices.mqtt.readers import apply_reader_statuses, mark_readers_seen
@@ -111,6 +112,11 @@ class _Plan:
 def handle_batch(messages: Sequence[Message], *, prefix: str | None = None) -> BatchOutcome:
     """Validate, store and apply a batch; returns the answers to publish after commit."""
     prefix = prefix or settings.MQTT_TOPIC_PREFIX
+    with one_batch():  # the readers the plan reads are the engine's too
+        return _handle_batch(messages, prefix)
+
+
+def _handle_batch(messages: Sequence[Message], prefix: str) -> BatchOutcome:
     now = timezone.now()
     plan = _plan_batch(messages, prefix, now)
     outcome = BatchOutcome(rejections=plan.rejections)
@@ -150,9 +156,7 @@ def _plan_batch(messages: Sequence[Message], prefix: str, now: datetime) -> _Pla
             _reject(plan, index, message, "", exc.reason, whole=True, now=now)
     device_ids = {t.sender for t in topics if t and t.kind != "ble"}
     phone_ids = {t.sender for t in topics if t and t.kind == "ble"}
-    readers = Reader.objects.only("id", "device_id", "enabled").in_bulk(
-        device_ids, field_name="device_id"
-    )
+    readers = readers_by_device(device_ids)
     phones = Phone.objects.only("id", "phone_id", "active").in_bulk(
         phone_ids, field_name="phone_id"
     )
@@ -172,7 +176,7 @@ def _plan_batch(messages: Sequence[Message], prefix: str, now: datetime) -> _Pla
 
 
 def _sender_refusal(
-    topic: contract.Topic, readers: dict[str, Reader], phones: dict[str, Phone]
+    topic: contract.Topic, readers: dict[str, ReaderInfo], phones: dict[str, Phone]
 ) -> str | None:
     if topic.kind == "ble":
         phone = phones.get(topic.sender)
