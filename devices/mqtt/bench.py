@@ -24,7 +24,7 @@ from pathlib import Path
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from attendance.models import Room, Student, Visit
+from attendance.models import ProxyFlag, Room, Student, Visit
 from devices.models import Card, RawEvent, Reader, SenderKind
 from devices.mqtt import contract
 from devices.mqtt.client import BrokerAddress, Inbound, MqttClient
@@ -45,6 +45,7 @@ def prepare_fixtures(readers: int, students: int) -> list[str]:
     clear_bench_events()
     room, _ = Room.objects.get_or_create(code=ROOM_CODE, defaults={"name": "Benchmark"})
     Visit.objects.filter(student__number__startswith=STUDENT_PREFIX).delete()
+    ProxyFlag.objects.filter(student__number__startswith=STUDENT_PREFIX).delete()
     for i in range(readers):
         Reader.objects.update_or_create(
             device_id=f"{READER_PREFIX}-{i:03d}",

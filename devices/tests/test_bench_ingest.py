@@ -15,6 +15,7 @@ FIGURES = {
     "lost",
     "duplicated",
     "replay_events_per_s",
+    "raw_replay_events_per_s",
 }
 
 

@@ -155,6 +155,18 @@ class Command(BaseCommand):
         publisher = stream.publish(f"r{secrets.token_hex(3)}", events, per_message=per)
         _, raw_per_s = bench.run_simple_consumer(raw, publisher, events, prefix, timeout=300)
         say(f"  {raw_per_s:,.0f} events/s")
+        raw_replay_per_s = 0.0
+        if replay:
+            say(f"raw limit, {replay_per} events per message ...")
+            raw = bench.RawConsumer(url, prefix)
+            bench.connect_simple(raw, prefix)
+            publisher = stream.publish(
+                f"q{secrets.token_hex(3)}", events, per_message=replay_per, first_reader=readers
+            )
+            _, raw_replay_per_s = bench.run_simple_consumer(
+                raw, publisher, events, prefix, timeout=300
+            )
+            say(f"  {raw_replay_per_s:,.0f} events/s")
 
         say(
             f"pipeline = {live.events_per_s / baseline_per_s:.1f} x baseline, "
@@ -166,7 +178,12 @@ class Command(BaseCommand):
             f"events_per_s={live.events_per_s:.0f} baseline_events_per_s={baseline_per_s:.0f} "
             f"raw_events_per_s={raw_per_s:.0f} ack_p99_ms={lat['ack_p99_ms']} "
             f"lost={lost} duplicated={duplicated}"
-            + (f" replay_events_per_s={replay.events_per_s:.0f}" if replay else "")
+            + (
+                f" replay_events_per_s={replay.events_per_s:.0f}"
+                f" raw_replay_events_per_s={raw_replay_per_s:.0f}"
+                if replay
+                else ""
+            )
         )
 
     def _full_speed(
