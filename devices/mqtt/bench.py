@@ -314,7 +314,9 @@ class WorkerPool:
         context = multiprocessing.get_context("fork")
         for _ in range(self.workers):
             parent_end, child_end = context.Pipe()
-            process = context.Process(target=_worker_main, args=(*self.args, child_end))
+            process = context.Process(
+                target=_worker_main, args=(*self.args, child_end), daemon=True
+            )
             process.start()
             self.pipes.append(parent_end)
             self.processes.append(process)
@@ -363,11 +365,24 @@ class WorkerPool:
 def _worker_main(
     url: str, prefix: str, batch_size: int, batch_ms: int, group: str, pipe: Connection
 ) -> None:
-    runner = PipelineRunner(url, prefix, batch_size, batch_ms, shared_group=group)
-    runner.start()
-    pipe.send("ready")
+    """One ingest process, answering the parent over `pipe`; it never outlives the parent
+    (a parent that dies closes the pipe, and recv raises)."""
+    code = 1
+    try:
+        runner = PipelineRunner(url, prefix, batch_size, batch_ms, shared_group=group)
+        runner.start()
+        pipe.send("ready")
+        code = _serve_parent(runner, pipe)
+    finally:
+        os._exit(code)  # skip the parent's exit handlers, inherited by the fork
+
+
+def _serve_parent(runner: PipelineRunner, pipe: Connection) -> int:
     while True:
-        command, arg = pipe.recv()
+        try:
+            command, arg = pipe.recv()
+        except (EOFError, OSError):
+            return 1  # the parent is gone
         if command == "handled":
             pipe.send(runner.recorder.handled)
         elif command == "summary":
@@ -375,7 +390,7 @@ def _worker_main(
         elif command == "stop":
             runner.stop()
             pipe.send("stopped")
-            os._exit(0)  # skip the parent's exit handlers, inherited by the fork
+            return 0
 
 
 # --- consumers 2 and 3: the naive baseline and the raw limit -------------------------------
