@@ -32,8 +32,8 @@ from devices.mqtt.loop import IngestLoop, LoopConfig, contract_topics
 from devices.mqtt.pipeline import BatchOutcome, insert_ignoring_duplicates
 
 READER_PREFIX = "bench-r"
-ROOM_CODE = "BENCH-1"
-STUDENT_PREFIX = "BENCH-S"
+ROOM_CODE = "INGEST-BENCH"
+STUDENT_PREFIX = "INGEST-S"
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
@@ -58,7 +58,7 @@ def prepare_fixtures(readers: int, students: int) -> list[str]:
             defaults={"first_name": "Bench", "last_name": f"Student{i}"},
         )
         uid = f"0B{i:06X}"
-        Card.objects.get_or_create(uid=uid, defaults={"student": student})
+        Card.objects.update_or_create(uid=uid, defaults={"student": student})
         uids.append(uid)
     return uids
 

@@ -43,6 +43,8 @@ from attendance.models import (
 )
 
 PREFIX = "BENCH-"
+# Each kind's own prefix, so that other benchmarks' BENCH-... rows are never taken for ours.
+STUDENTS, ROOMS, COURSES = f"{PREFIX}S", f"{PREFIX}R", f"{PREFIX}C"
 USER_PREFIX = "bench-"
 BATCH = 5000
 STATUS_WEIGHTS = {
@@ -108,8 +110,8 @@ class Command(BaseCommand):
     # Building --------------------------------------------------------------------------------
 
     def already_built(self, shape: Shape) -> bool:
-        students = Student.objects.filter(number__startswith=PREFIX).count()
-        records = AttendanceRecord.objects.filter(student__number__startswith=PREFIX).count()
+        students = Student.objects.filter(number__startswith=STUDENTS).count()
+        records = AttendanceRecord.objects.filter(student__number__startswith=STUDENTS).count()
         expected = shape.courses * shape.per_course * shape.sessions_per_course
         built = students == shape.students and records == expected
         if built:
@@ -118,17 +120,17 @@ class Command(BaseCommand):
 
     def drop(self) -> None:
         self.stdout.write("Removing earlier bench data...")
-        records = AttendanceRecord.objects.filter(student__number__startswith=PREFIX)
+        records = AttendanceRecord.objects.filter(student__number__startswith=STUDENTS)
         RecordRevision.objects.filter(record__in=records).delete()
         AuditEntry.objects.filter(record__in=records).delete()
         # Raw deletes: a million rows through the ORM's collector would take minutes.
         records._raw_delete(records.db)  # type: ignore[attr-defined]
-        visits = Visit.objects.filter(student__number__startswith=PREFIX)
+        visits = Visit.objects.filter(student__number__startswith=STUDENTS)
         visits._raw_delete(visits.db)  # type: ignore[attr-defined]
-        ClassSession.objects.filter(course__code__startswith=PREFIX).delete()
-        Course.objects.filter(code__startswith=PREFIX).delete()
-        Student.objects.filter(number__startswith=PREFIX).delete()
-        Room.objects.filter(code__startswith=PREFIX).delete()
+        ClassSession.objects.filter(course__code__startswith=COURSES).delete()
+        Course.objects.filter(code__startswith=COURSES).delete()
+        Student.objects.filter(number__startswith=STUDENTS).delete()
+        Room.objects.filter(code__startswith=ROOMS).delete()
         get_user_model().objects.filter(username__startswith=USER_PREFIX).delete()
 
     def build(self, shape: Shape) -> None:
@@ -146,7 +148,7 @@ class Command(BaseCommand):
         User = get_user_model()
         unusable = make_password(None)
         rooms = Room.objects.bulk_create(
-            Room(code=f"{PREFIX}R{i:03d}", name=f"Room {i}") for i in range(shape.rooms)
+            Room(code=f"{ROOMS}{i:03d}", name=f"Room {i}") for i in range(shape.rooms)
         )
         User.objects.bulk_create(
             [User(username=f"{USER_PREFIX}staff", password=unusable, is_staff=True)]
@@ -165,7 +167,7 @@ class Command(BaseCommand):
         Student.objects.bulk_create(
             (
                 Student(
-                    number=f"{PREFIX}S{i:05d}",
+                    number=f"{STUDENTS}{i:05d}",
                     first_name="Bench",
                     last_name=f"Student {i}",
                     user=users[f"{USER_PREFIX}s{i:05d}"],
@@ -174,15 +176,15 @@ class Command(BaseCommand):
             ),
             batch_size=BATCH,
         )
-        students = list(Student.objects.filter(number__startswith=PREFIX).order_by("number"))
+        students = list(Student.objects.filter(number__startswith=STUDENTS).order_by("number"))
         self.stdout.write(f"{len(rooms)} rooms, {len(students)} students, {len(teachers)} teachers")
         return rooms, teachers, students
 
     def build_courses(self, shape: Shape, teachers: list, students: list) -> list[Course]:
         Course.objects.bulk_create(
-            Course(code=f"{PREFIX}C{i:03d}", name=f"Course {i}") for i in range(shape.courses)
+            Course(code=f"{COURSES}{i:03d}", name=f"Course {i}") for i in range(shape.courses)
         )
-        courses = list(Course.objects.filter(code__startswith=PREFIX).order_by("code"))
+        courses = list(Course.objects.filter(code__startswith=COURSES).order_by("code"))
         Course.teachers.through.objects.bulk_create(
             Course.teachers.through(course_id=c.pk, user_id=t.pk)
             for c, t in zip(courses, teachers, strict=True)
@@ -218,12 +220,13 @@ class Command(BaseCommand):
             for c, course in enumerate(courses)
             for d in range(shape.sessions_per_course)
         ]
-        # One class running now in each room, for realtime's "current session".
+        # One class running now in each room, for realtime's "current session"; a course in
+        # several rooms (more rooms than courses) starts a second apart in each.
         rows += [
             ClassSession(
                 course=courses[r % len(courses)],
                 room=room,
-                starts_at=now - timedelta(minutes=10),
+                starts_at=now - timedelta(minutes=10, seconds=r // len(courses)),
                 ends_at=now + timedelta(minutes=40),
             )
             for r, room in enumerate(rooms)
@@ -311,9 +314,9 @@ class Command(BaseCommand):
     def measure(self, requests: int, only: list[str] | None) -> None:
         User = get_user_model()
         staff = User.objects.get(username=f"{USER_PREFIX}staff")
-        students = list(Student.objects.filter(number__startswith=PREFIX).select_related("user"))
-        courses = list(Course.objects.filter(code__startswith=PREFIX).prefetch_related("teachers"))
-        rooms = list(Room.objects.filter(code__startswith=PREFIX).values_list("code", flat=True))
+        students = list(Student.objects.filter(number__startswith=STUDENTS).select_related("user"))
+        courses = list(Course.objects.filter(code__startswith=COURSES).prefetch_related("teachers"))
+        rooms = list(Room.objects.filter(code__startswith=ROOMS).values_list("code", flat=True))
         today = timezone.localdate()
         pick = self.rng.choice
 

@@ -3,7 +3,7 @@
     python manage.py bench_engine              # 2,000 students, 100 courses, ~1M events
     python manage.py bench_engine --scale 0.1  # a tenth of the students and courses
 
-Everything it creates is named BENCH-/bench- and removed first (and at the end unless
+Everything it creates is named ENGINE-/bench- and removed first (and at the end unless
 --keep). The last line is machine-readable:
     events_per_s=... recompute_course_ms=... late_event_ms=...
 """
@@ -78,21 +78,21 @@ class Command(BaseCommand):
 
     def _clean(self) -> None:
         RawEvent.objects.filter(sender__startswith="bench-").delete()
-        AttendanceRecord.objects.filter(session__course__code__startswith="BENCH-").delete()
-        ProxyFlag.objects.filter(student__number__startswith="BENCH-").delete()
-        Visit.objects.filter(student__number__startswith="BENCH-").delete()
-        ClassSession.objects.filter(course__code__startswith="BENCH-").delete()
-        Course.objects.filter(code__startswith="BENCH-").delete()
-        Card.objects.filter(student__number__startswith="BENCH-").delete()
-        Student.objects.filter(number__startswith="BENCH-").delete()
+        AttendanceRecord.objects.filter(session__course__code__startswith="ENGINE-").delete()
+        ProxyFlag.objects.filter(student__number__startswith="ENGINE-").delete()
+        Visit.objects.filter(student__number__startswith="ENGINE-").delete()
+        ClassSession.objects.filter(course__code__startswith="ENGINE-").delete()
+        Course.objects.filter(code__startswith="ENGINE-").delete()
+        Card.objects.filter(student__number__startswith="ENGINE-").delete()
+        Student.objects.filter(number__startswith="ENGINE-").delete()
         Reader.objects.filter(device_id__startswith="bench-").delete()
-        Room.objects.filter(code__startswith="BENCH-").delete()
+        Room.objects.filter(code__startswith="ENGINE-").delete()
 
     def _build(self, rng: random.Random, scale: float, weeks: int) -> dict:
         n_students, n_courses = max(60, round(2000 * scale)), max(2, round(100 * scale))
         n_rooms = max(2, round(40 * scale))
         rooms = Room.objects.bulk_create(
-            Room(code=f"BENCH-{i:03d}", building="ABC"[i % 3], floor=i % 4) for i in range(n_rooms)
+            Room(code=f"ENGINE-{i:03d}", building="ABC"[i % 3], floor=i % 4) for i in range(n_rooms)
         )
         Reader.objects.bulk_create(
             Reader(device_id=f"bench-{i:03d}", room=room, mode="pir" if i % 3 == 0 else "toggle")
@@ -100,15 +100,15 @@ class Command(BaseCommand):
         )
         readers = {r.room_id: r for r in Reader.objects.filter(device_id__startswith="bench-")}
         Student.objects.bulk_create(
-            Student(number=f"BENCH-{i:05d}", first_name="Bench", last_name=f"S{i}")
+            Student(number=f"ENGINE-{i:05d}", first_name="Bench", last_name=f"S{i}")
             for i in range(n_students)
         )
-        students = list(Student.objects.filter(number__startswith="BENCH-").order_by("number"))
+        students = list(Student.objects.filter(number__startswith="ENGINE-").order_by("number"))
         Card.objects.bulk_create(Card(uid=f"B{i:07X}", student=s) for i, s in enumerate(students))
         Course.objects.bulk_create(
-            Course(code=f"BENCH-{i:03d}", name=f"Bench course {i}") for i in range(n_courses)
+            Course(code=f"ENGINE-{i:03d}", name=f"Bench course {i}") for i in range(n_courses)
         )
-        courses = list(Course.objects.filter(code__startswith="BENCH-").order_by("code"))
+        courses = list(Course.objects.filter(code__startswith="ENGINE-").order_by("code"))
         Enrolment.objects.bulk_create(
             Enrolment(course=c, student=s)
             for c in courses
@@ -145,11 +145,11 @@ class Command(BaseCommand):
     ) -> list[RawEvent]:
         lo = datetime.combine(day, clock.min, tzinfo=timezone.get_default_timezone())
         sessions = ClassSession.objects.filter(
-            course__code__startswith="BENCH-", starts_at__gte=lo, starts_at__lt=lo + timedelta(1)
+            course__code__startswith="ENGINE-", starts_at__gte=lo, starts_at__lt=lo + timedelta(1)
         ).values_list("id", "course_id", "room_id", "starts_at", "ends_at")
         enrolled: dict[int, list[tuple[int, str]]] = {}
         for course_id, student_id, uid in Enrolment.objects.filter(
-            course__code__startswith="BENCH-"
+            course__code__startswith="ENGINE-"
         ).values_list("course_id", "student_id", "student__cards__uid"):
             enrolled.setdefault(course_id, []).append((student_id, uid))
         busy: set[tuple[int, datetime]] = set()
@@ -209,8 +209,8 @@ class Command(BaseCommand):
     # -- replay and measurements ----------------------------------------------------------
 
     def _replay(self, rng: random.Random, world: dict, batch: int) -> tuple[int, float]:
-        first = ClassSession.objects.filter(course__code__startswith="BENCH-").earliest("starts_at")
-        last = ClassSession.objects.filter(course__code__startswith="BENCH-").latest("starts_at")
+        sessions = ClassSession.objects.filter(course__code__startswith="ENGINE-")
+        first, last = sessions.earliest("starts_at"), sessions.latest("starts_at")
         day = timezone.localtime(first.starts_at).date()
         end = timezone.localtime(last.starts_at).date()
         seq = iter(range(1, 10**9))
