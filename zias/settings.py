@@ -6,6 +6,7 @@ environment. A bad value stops start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,8 +35,15 @@ if SECRET_KEY == EXAMPLE_SECRET_KEY:
         "SECRET_KEY: the example value from .env.example is refused; generate your own "
         "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
     )
+# Commands that only read the models sign nothing, so checking migrations needs no secret.
+# Decided from the command line, not the environment, so no setting can switch it on.
+_READS_MODELS_ONLY = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] in (
+    ["makemigrations"],
+    ["showmigrations"],
+    ["sqlmigrate"],
+)
 if not SECRET_KEY:
-    if not DEBUG:
+    if not DEBUG and not _READS_MODELS_ONLY:
         raise environ.ImproperlyConfigured("SECRET_KEY: required when DEBUG is off.")
     SECRET_KEY = _DEV_ONLY_SECRET
 

@@ -58,6 +58,13 @@ def test_a_missing_secret_is_refused_when_debug_is_off() -> None:
     assert "SECRET_KEY: required" in result.stderr
 
 
+def test_checking_migrations_needs_no_secret_but_serving_still_does() -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+    result = run_manage("makemigrations", "--check", "--dry-run", **env)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert run_manage("check", **env).returncode != 0
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
