@@ -438,3 +438,19 @@ class ProxyFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class EngineCursor(models.Model):
+    """How far a time-driven judgement of the engine has got (one row per judgement).
+
+    The multi-card pass judges live taps once every event near them has arrived; its row
+    says up to which tap time that is done, and its row lock keeps two ingest workers (and
+    a batch re-judging after a late event) from judging the same taps at once.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    position = models.DateTimeField(help_text="Everything up to this moment is judged.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} judged up to {self.position:%Y-%m-%d %H:%M:%S}"

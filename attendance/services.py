@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from attendance import live
 from attendance.engine.ble import apply_ble
-from attendance.engine.crowd import NEIGHBOURHOOD, rejudge_multi_card
+from attendance.engine.crowd import claim_late_events, judge_settled_taps
 from attendance.engine.days import local_day
 from attendance.engine.doors import Move, replay_student_days
 from attendance.engine.loading import (
@@ -80,6 +80,7 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
         if reports:
             apply_ble(reports, now, _cause(events, set()))
         return {}
+    late = claim_late_events(((e.sender, e.ts) for e in door_events), now)
     cards = cards_by_uid(e.uid for e in taps)
     answers: dict[tuple[str, str], TapAnswer] = {}
     # Each student-day is replayed from its earliest new tap on.
@@ -92,8 +93,7 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
             answers[(e.sender, e.event_id)] = TapAnswer(e.event_id, "revoked_card")
         else:
             _earliest(replay_from, (card.student_id, local_day(e.ts)), e.ts)
-    moments = [(e.sender, e.ts) for e in door_events]
-    near = neighbourhood(windows_around(moments, NEIGHBOURHOOD, NEIGHBOURHOOD))
+    near = neighbourhood(_pir_windows(door_events))
     for student_day, moment in _days_revised_by_motion(motions, near).items():
         _earliest(replay_from, student_day, moment)
     new_keys = {EventKey(e.ts, e.sender, e.event_id) for e in taps}
@@ -110,7 +110,7 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
             answers[(e.sender, e.event_id)] = TapAnswer(
                 e.event_id, verdict.result, verdict.dir, cards[e.uid].display
             )
-    pairs = door.record_pairs | rejudge_multi_card(moments, near)
+    pairs = door.record_pairs | (late.rejudge() if late else set())
     changes = recompute_records(
         pairs, now, _cause(events, door.late_students), revising=door.late_students
     )
@@ -128,6 +128,18 @@ def _earliest(
 ) -> None:
     if key not in found or moment < found[key]:
         found[key] = moment
+
+
+def _pir_windows(door_events: Sequence[RawEvent]) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Around new events on PIR readers, what direction needs: motion may turn the taps
+    within a PIR window of it, and each of those is read from the motion around it."""
+    readers = readers_by_device({e.sender for e in door_events})
+    on_pir = [
+        (e.sender, e.ts)
+        for e in door_events
+        if e.sender in readers and readers[e.sender].mode == "pir"
+    ]
+    return windows_around(on_pir, 2 * PIR_ORDER_WINDOW, 2 * PIR_ORDER_WINDOW)
 
 
 def _days_revised_by_motion(
@@ -169,7 +181,8 @@ def _cause(events: Sequence[RawEvent], late_students: set[int]) -> str:
 
 def periodic_tick(now: datetime | None = None) -> None:
     """Time-driven work the ingest loop runs every few seconds: closing visits that are due
-    (the room's last session ended, or the day did) and finalising ended sessions."""
+    (the room's last session ended, or the day did), judging the door taps that have
+    settled (several cards, one person) and finalising ended sessions."""
     now = now or timezone.now()
     with transaction.atomic():
         closed = close_due_visits(now)
@@ -178,6 +191,10 @@ def periodic_tick(now: datetime | None = None) -> None:
     if silent:
         with transaction.atomic():
             apply_ble(silent, now, "phone went silent")
+    with transaction.atomic():
+        flagged = judge_settled_taps(now)
+        if flagged:
+            _publish([], recompute_records(flagged, now, "taps judged at the door"))
     finalised = finalise_ended_sessions(now)
     if finalised.changes:
         with transaction.atomic():

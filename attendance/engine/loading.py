@@ -152,16 +152,12 @@ def taps_of_cards_on_days(uids: Iterable[str], days: Iterable[date]) -> list[Sto
     return [StoredTap(s, e, u, ts, _reported_dir(d)) for s, e, u, ts, d in rows]
 
 
-def taps_near(windows: dict[str, list[tuple[datetime, datetime]]]) -> list[StoredTap]:
-    """Stored door taps on these readers within these windows."""
-    query = _windows_query(windows)
-    if query is None:
-        return []
-    rows = RawEvent.objects.filter(query, type=EventType.RFID, sender_kind=SenderKind.DEVICE)
-    return [
-        StoredTap(s, e, u, ts, _reported_dir(d))
-        for s, e, u, ts, d in rows.values_list("sender", "event_id", "uid", "ts", "payload__dir")
-    ]
+def taps_between(lo: datetime, hi: datetime) -> list[StoredTap]:
+    """Every stored door tap, on any reader, with lo <= ts <= hi."""
+    rows = RawEvent.objects.filter(
+        type=EventType.RFID, sender_kind=SenderKind.DEVICE, ts__gte=lo, ts__lte=hi
+    ).values_list("sender", "event_id", "uid", "ts", "payload__dir")
+    return [StoredTap(s, e, u, ts, _reported_dir(d)) for s, e, u, ts, d in rows]
 
 
 def motions_near(windows: dict[str, list[tuple[datetime, datetime]]]) -> dict[str, list[Motion]]:

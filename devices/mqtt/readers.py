@@ -63,5 +63,14 @@ def mark_silent_readers_offline(now: datetime) -> list[str]:
         )
     if stale:
         Reader.objects.filter(device_id__in=stale, online=True).update(online=False)
-        log.info("readers offline after %s missed heartbeats: %s", MISSED_HEARTBEATS, stale)
+        # A campus-wide outage can silence hundreds at once: name a few, count the rest.
+        shown = ", ".join(sorted(stale)[:10]) + (
+            f" (+{len(stale) - 10})" if len(stale) > 10 else ""
+        )
+        log.info(
+            "%d readers offline after %s missed heartbeats: %s",
+            len(stale),
+            MISSED_HEARTBEATS,
+            shown,
+        )
     return stale

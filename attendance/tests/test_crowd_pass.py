@@ -1,0 +1,134 @@
+"""Several cards at one door, judged live: by the tick's pass once the taps have settled,
+at once by the batch when an event arrives after the pass has judged its neighbours."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from django.db import connection, transaction
+
+from attendance import services
+from attendance.engine.crowd import CURSOR, PASS_SPAN_MAX, SETTLE_DELAY, judge_settled_taps
+from attendance.models import AttendanceRecord, EngineCursor, ProxyFlag
+from attendance.tests.db_scenario import apply_batch, build_timetable, build_world
+from attendance.tests.scenario import CARDS, Scenario, SessionSpec, at
+from tests.factories import make_raw_event
+
+MATH = Scenario("math", [SessionSpec("MATH", "B-204", "09:00", "10:00")], [], {})
+START = at("08:58:00")
+
+
+def tap(event_id: str, moment: datetime, student: str):  # type: ignore[no-untyped-def]
+    return make_raw_event("door-b204", event_id, moment, "rfid", uid=CARDS[student], save=False)
+
+
+def motion(event_id: str, moment: datetime):  # type: ignore[no-untyped-def]
+    return make_raw_event("door-b204", event_id, moment, "pir", save=False, sensor="outer", state=1)
+
+
+def flagged() -> list[str]:
+    return sorted(
+        ProxyFlag.objects.filter(kind="multi_card_one_motion").values_list(
+            "student__number", flat=True
+        )
+    )
+
+
+def one_person_two_cards() -> list:
+    return [
+        motion("m1", START),
+        tap("t1", START + timedelta(seconds=1), "S1001"),
+        tap("t2", START + timedelta(seconds=2), "S1002"),
+    ]
+
+
+@pytest.fixture
+def math() -> None:
+    build_world()
+    build_timetable(MATH)
+
+
+@pytest.mark.django_db
+def test_live_taps_are_judged_by_the_pass_once_they_have_settled(math: None) -> None:
+    with time_machine.travel(START + timedelta(seconds=3), tick=False):
+        assert apply_batch(one_person_two_cards()) == {"t1": "accepted in", "t2": "accepted in"}
+        assert flagged() == []  # the door may still see more people: not judged yet
+    services.periodic_tick(START + timedelta(seconds=20))
+    assert flagged() == []
+    services.periodic_tick(START + SETTLE_DELAY + timedelta(seconds=3))
+    assert flagged() == ["S1001", "S1002"]
+    assert AttendanceRecord.objects.get(student__number="S1001").flags == ["multi_card_one_motion"]
+    services.periodic_tick(START + SETTLE_DELAY + timedelta(seconds=8))
+    assert flagged() == ["S1001", "S1002"]  # judged once, not again and again
+
+
+@pytest.mark.django_db
+def test_motion_arriving_before_the_pass_clears_the_suspicion(math: None) -> None:
+    with time_machine.travel(START + timedelta(seconds=3), tick=False):
+        apply_batch(one_person_two_cards())
+    with time_machine.travel(START + timedelta(seconds=9), tick=False):
+        apply_batch([motion("m2", START + timedelta(seconds=4))])  # the second person
+    services.periodic_tick(START + SETTLE_DELAY + timedelta(seconds=3))
+    assert flagged() == []
+
+
+@pytest.mark.django_db
+def test_a_late_tap_is_judged_with_its_judged_neighbours_in_its_own_batch(math: None) -> None:
+    with time_machine.travel(START + timedelta(seconds=3), tick=False):
+        apply_batch(one_person_two_cards()[:2])  # one card, one person: nothing to flag
+    services.periodic_tick(START + SETTLE_DELAY + timedelta(seconds=3))
+    assert flagged() == []
+    # A reader's buffer replayed a minute later holds a second card at the same moment.
+    with time_machine.travel(START + timedelta(seconds=90), tick=False):
+        apply_batch([tap("t2", START + timedelta(seconds=2), "S1002")])
+        assert flagged() == ["S1001", "S1002"]
+
+
+@pytest.mark.django_db
+def test_a_pass_judges_at_most_its_span_and_catches_up_over_ticks(math: None) -> None:
+    now = START + SETTLE_DELAY + 3 * PASS_SPAN_MAX
+    EngineCursor.objects.create(name=CURSOR, position=START - timedelta(minutes=1))
+    with transaction.atomic():
+        judge_settled_taps(now)
+    assert EngineCursor.objects.get().position == START - timedelta(minutes=1) + PASS_SPAN_MAX
+    for _ in range(3):
+        with transaction.atomic():
+            judge_settled_taps(now)
+    assert EngineCursor.objects.get().position == now - SETTLE_DELAY
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pass_skips_its_turn_while_another_worker_holds_the_cursor(math: None) -> None:
+    if not connection.features.has_select_for_update_skip_locked:
+        pytest.skip("the database cannot skip locked rows (SQLite has one writer anyway)")
+    with time_machine.travel(START + timedelta(seconds=3), tick=False):
+        apply_batch(one_person_two_cards())
+    EngineCursor.objects.create(name=CURSOR, position=START - timedelta(minutes=1))
+    held, release = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        try:
+            with transaction.atomic():
+                EngineCursor.objects.select_for_update().get(name=CURSOR)
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert held.wait(10)
+        with transaction.atomic():
+            assert judge_settled_taps(START + SETTLE_DELAY + timedelta(seconds=3)) == set()
+        assert flagged() == []
+        assert EngineCursor.objects.get().position == START - timedelta(minutes=1)
+    finally:
+        release.set()
+        thread.join(10)
+    with transaction.atomic():
+        assert judge_settled_taps(START + SETTLE_DELAY + timedelta(seconds=3))
+    assert flagged() == ["S1001", "S1002"]
