@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class AttendanceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "attendance"
+
+    def ready(self) -> None:
+        from attendance.engine.reference import connect_signals
+
+        connect_signals()

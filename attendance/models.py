@@ -454,3 +454,15 @@ class EngineCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} judged up to {self.position:%Y-%m-%d %H:%M:%S}"
+
+
+class ReferenceStamp(models.Model):
+    """A random token that changes whenever reference data the ingest keeps in memory
+    between batches changes (readers, cards, students, rooms, courses, sessions, phones): an ingest
+    process compares it once per batch instead of reading all of those again."""
+
+    name = models.CharField(max_length=64, unique=True)
+    token = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.token:x}"

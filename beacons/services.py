@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Q
 
 from attendance.engine.days import day_bounds, local_day
-from attendance.engine.loading import SessionRow, sessions_in_rooms_on_days
+from attendance.engine.loading import SessionRow, memoised, sessions_in_rooms_on_days
 from attendance.models import Visit, VisitSource
 from beacons.ble_evidence import BeaconBook, load_beacon_book, update_beacon_health
 from beacons.ble_flags import SegmentEvidence, replace_segment_flags
@@ -73,12 +73,16 @@ def moments_of_taps(student_taps: Iterable[tuple[int, datetime]]) -> list[tuple[
     student_taps = list(student_taps)
     if not student_taps:
         return []
-    phones = dict(
-        Phone.objects.filter(student_id__in={s for s, _ in student_taps}, active=True).values_list(
+    phones = memoised("phones_of_students", {s for s, _ in student_taps}, _active_phones)
+    return [(phones[s], at) for s, at in student_taps if s in phones]
+
+
+def _active_phones(student_ids: set[int]) -> dict[int, str]:
+    return dict(
+        Phone.objects.filter(student_id__in=student_ids, active=True).values_list(
             "student_id", "phone_id"
         )
     )
-    return [(phones[s], at) for s, at in student_taps if s in phones]
 
 
 def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime) -> BleOutcome:

@@ -26,12 +26,13 @@ from attendance.engine.loading import (
     cards_of_students,
     motions_near,
     readers_by_device,
+    rooms_by_id,
     sessions_in_rooms_on_days,
     taps_of_cards_on_days,
     windows_around,
 )
 from attendance.engine.saving import save_changed
-from attendance.models import Room, Student, Visit, VisitSource
+from attendance.models import Student, Visit, VisitSource
 from attendance.rules.door import PIR_ORDER_WINDOW, Motion
 from attendance.rules.evidence import EventKey, Tap, TapVerdict, VisitSpan
 from attendance.rules.proxy import (
@@ -94,7 +95,10 @@ def replay_student_days(
     since = student_days if isinstance(student_days, dict) else dict.fromkeys(student_days)
     students = sorted({s for s, _ in since})
     # Serialise workers on the same students: the replay reads then writes their day.
-    list(Student.objects.select_for_update().filter(id__in=students).values_list("id"))
+    # (In id order: every worker locks in the same order.)
+    list(
+        Student.objects.select_for_update().filter(id__in=students).order_by("id").values_list("id")
+    )
     cards = cards_of_students(students)
     days = {d for _, d in since}
     stored = taps_of_cards_on_days(cards, days)
@@ -198,8 +202,7 @@ def _rooms(
 ) -> dict[str, tuple[int, Place]]:
     """Room code -> (id, place) for every room the batch can touch."""
     ids = {r.room_id for r in readers.values()} | {s.room_id for s in sessions}
-    rows = Room.objects.filter(id__in=ids).values_list("code", "id", "building", "floor")
-    return {code: (pk, Place(building, floor)) for code, pk, building, floor in rows}
+    return {code: (pk, place) for pk, (code, place) in rooms_by_id(ids).items()}
 
 
 def _frame(day: date, sessions: list[SessionRow]) -> DayFrame:

@@ -14,9 +14,11 @@ from django.db import connection
 from django.db.models import Q
 
 from attendance.engine.days import day_bounds, local_day, merged_ranges
-from attendance.models import ClassSession, Student
+from attendance.engine.reference import kept_memo
+from attendance.models import ClassSession, Room, Student
 from attendance.rules.door import Motion
 from attendance.rules.evidence import Policy, SessionInfo
+from attendance.rules.proxy import Place
 from devices.models import Card, EventType, RawEvent, Reader, SenderKind
 
 T = TypeVar("T")
@@ -55,27 +57,30 @@ class StoredTap:
     reported_dir: str | None
 
 
-# What one batch has looked up (readers, cards, student numbers, sessions of room-days), by
-# key; None: not there. Several steps of a batch ask for the same ones, and at about 0.9 ms
-# a query through the ORM, asking once matters at a steady rate of small batches.
+# What the current batch has looked up (readers, cards, student numbers, sessions of
+# room-days), by key; None: not there. Several steps of a batch ask for the same ones, and
+# at about 0.9 ms a query through the ORM, asking once matters at a steady rate of small
+# batches. The memo outlives the batch while the reference stamp is unchanged
+# (attendance.engine.reference).
 _batch_memo: ContextVar[dict[str, dict[Any, Any]] | None] = ContextVar("batch_memo", default=None)
 
 
 @contextmanager
 def one_batch() -> Iterator[None]:
     """Read each reader, card, student number and room-day of sessions at most once inside
-    this block (one batch's work). Nested blocks share the outer one's reads."""
+    this block (one batch's work), or not at all if an earlier batch did and nothing has
+    changed since. Nested blocks share the outer one's reads."""
     if _batch_memo.get() is not None:
         yield
         return
-    token = _batch_memo.set({"readers": {}, "cards": {}, "numbers": {}, "sessions": {}})
+    token = _batch_memo.set(kept_memo())
     try:
         yield
     finally:
         _batch_memo.reset(token)
 
 
-def _memoised(kind: str, keys: set[K], load: Callable[[set[K]], dict[K, T]]) -> dict[K, T]:
+def memoised(kind: str, keys: set[K], load: Callable[[set[K]], dict[K, T]]) -> dict[K, T]:
     memo = _batch_memo.get()
     if memo is None:
         return load(keys)
@@ -88,7 +93,7 @@ def _memoised(kind: str, keys: set[K], load: Callable[[set[K]], dict[K, T]]) -> 
 
 
 def readers_by_device(device_ids: Iterable[str]) -> dict[str, ReaderInfo]:
-    return _memoised("readers", set(device_ids), _load_readers)
+    return memoised("readers", set(device_ids), _load_readers)
 
 
 def _load_readers(device_ids: set[str]) -> dict[str, ReaderInfo]:
@@ -116,7 +121,7 @@ def _cards(query: Q) -> dict[str, CardInfo]:
 
 
 def student_numbers(student_ids: Iterable[int]) -> dict[int, str]:
-    return _memoised("numbers", set(student_ids), _load_numbers)
+    return memoised("numbers", set(student_ids), _load_numbers)
 
 
 def _load_numbers(student_ids: set[int]) -> dict[int, str]:
@@ -124,11 +129,29 @@ def _load_numbers(student_ids: set[int]) -> dict[int, str]:
 
 
 def cards_by_uid(uids: Iterable[str]) -> dict[str, CardInfo]:
-    return _memoised("cards", set(uids), lambda missing: _cards(Q(uid__in=missing)))
+    return memoised("cards", set(uids), lambda missing: _cards(Q(uid__in=missing)))
 
 
 def cards_of_students(student_ids: Iterable[int]) -> dict[str, CardInfo]:
-    return _cards(Q(student_id__in=set(student_ids)))
+    found = memoised("student_cards", set(student_ids), _load_cards_of_students)
+    return {uid: card for cards in found.values() for uid, card in cards.items()}
+
+
+def _load_cards_of_students(student_ids: set[int]) -> dict[int, dict[str, CardInfo]]:
+    by_student: dict[int, dict[str, CardInfo]] = defaultdict(dict)
+    for uid, card in _cards(Q(student_id__in=student_ids)).items():
+        by_student[card.student_id][uid] = card
+    return by_student
+
+
+def rooms_by_id(room_ids: Iterable[int]) -> dict[int, tuple[str, Place]]:
+    """Room id -> (code, place)."""
+    return memoised("rooms", set(room_ids), _load_rooms)
+
+
+def _load_rooms(room_ids: set[int]) -> dict[int, tuple[str, Place]]:
+    rows = Room.objects.filter(id__in=room_ids).values_list("id", "code", "building", "floor")
+    return {pk: (code, Place(building, floor)) for pk, code, building, floor in rows}
 
 
 def _reported_dir(value: object) -> str | None:
@@ -305,7 +328,7 @@ def session_rows(query: Q) -> list[SessionRow]:
 def sessions_in_rooms_on_days(room_ids: Iterable[int], days: Iterable[date]) -> list[SessionRow]:
     """The sessions starting on these local days in these rooms."""
     wanted = {(room, day) for room in set(room_ids) for day in set(days)}
-    found = _memoised("sessions", wanted, _load_sessions_of_room_days)
+    found = memoised("sessions", wanted, _load_sessions_of_room_days)
     rows = (row for room_day_rows in found.values() for row in room_day_rows)
     return sorted(rows, key=lambda row: (row.info.starts_at, row.id))
 

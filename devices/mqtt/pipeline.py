@@ -1,10 +1,11 @@
 """One batch of incoming messages in, one transaction, the answers out.
 
 `handle_batch(messages)` is the whole ingest step without a broker: validate every message
-against the contract, store new events with multi-row inserts, tell new from duplicate with
-one read-back of the batch's keys, let the attendance engine apply the new ones in the same
-transaction, keep rejected input with its reason, update reader health, and return the
-answers to publish once the transaction has committed. The MQTT loop and the HTTP endpoint
+against the contract, store new events with multi-row inserts, tell new from duplicate (by
+what the insert returns on MariaDB, else one read-back of the batch's keys), let the
+attendance engine apply the new ones in the same transaction, keep rejected input with its
+reason, update reader health, and return the answers to publish once the transaction has
+committed. The MQTT loop and the HTTP endpoint
 both call it; tests call it directly.
 """
 
@@ -274,7 +275,7 @@ def _reject(
     )
 
 
-# --- storing: insert-ignore, then one read-back tells new from duplicate -------------------
+# --- storing: insert-ignore; RETURNING (MariaDB) or one read-back tells new from duplicate --
 
 
 def _store_events(candidates: list[RawEvent]) -> tuple[list[RawEvent], set[EventKey]]:
@@ -292,8 +293,13 @@ def _store_events(candidates: list[RawEvent]) -> tuple[list[RawEvent], set[Event
     token = secrets.randbits(62)
     for event in first.values():
         event.ingest_batch = token
+    if _insert_returns_new_rows():
+        for pk, kind, sender, event_id in _insert_returning_new(list(first.values())):
+            first[(kind, sender, event_id)].pk = pk
+        new = [event for event in first.values() if event.pk is not None]
+        return new, duplicates | {key for key, event in first.items() if event.pk is None}
     insert_ignoring_duplicates(list(first.values()))
-    new: list[RawEvent] = []
+    new = []
     for pk, kind, sender, event_id, batch in _read_back(first.keys()):
         stored = first.get((kind, sender, event_id))
         if stored is None:
@@ -320,6 +326,31 @@ _INSERT_FIELDS = (
 )
 
 
+def _insert_returns_new_rows() -> bool:
+    """MariaDB (10.5+) answers INSERT IGNORE .. RETURNING with the rows it inserted, and only
+    those: the new events and their ids without reading the batch back."""
+    return connection.vendor == "mysql" and connection.features.can_return_rows_from_bulk_insert
+
+
+def _insert_returning_new(events: list[RawEvent]) -> list[tuple[int, str, str, str]]:
+    """(id, sender kind, sender, event id) of each event inserted; duplicates are skipped."""
+    sql, rows = _insert_parts(events)
+    values, _, _ = sql.partition(" VALUES ")
+    one_row = f"({', '.join(['%s'] * len(_INSERT_FIELDS))})"
+    inserted: list[tuple[int, str, str, str]] = []
+    with connection.cursor() as cursor:
+        # One statement per chunk, rows written out: executemany cannot fold RETURNING.
+        for start in range(0, len(rows), 1000):
+            chunk = rows[start : start + 1000]
+            cursor.execute(
+                f"{values} VALUES {', '.join([one_row] * len(chunk))} "
+                "RETURNING id, sender_kind, sender, event_id",
+                [value for row in chunk for value in row],
+            )
+            inserted += cursor.fetchall()
+    return inserted
+
+
 def insert_ignoring_duplicates(events: list[RawEvent]) -> None:
     """One multi-row INSERT that skips keys already held (INSERT IGNORE / INSERT OR IGNORE).
 
@@ -331,6 +362,14 @@ def insert_ignoring_duplicates(events: list[RawEvent]) -> None:
     if connection.vendor not in {"mysql", "sqlite"}:
         RawEvent.objects.bulk_create(events, ignore_conflicts=True, batch_size=1000)
         return
+    sql, rows = _insert_parts(events)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 1000):
+            cursor.executemany(sql, rows[start : start + 1000])
+
+
+def _insert_parts(events: list[RawEvent]) -> tuple[str, list[tuple]]:
+    """The one-row INSERT IGNORE statement and each event's values, converted for it."""
     ops = connection.ops
     meta = RawEvent._meta
     columns = ", ".join(
@@ -357,9 +396,7 @@ def insert_ignoring_duplicates(events: list[RawEvent]) -> None:
         )
         for e in events
     ]
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 1000):
-            cursor.executemany(sql, rows[start : start + 1000])
+    return sql, rows
 
 
 def _read_back(keys: Iterable[EventKey]) -> Iterable[tuple[int, str, str, str, int | None]]:
