@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from attendance import live
 from attendance.engine.ble import apply_ble
-from attendance.engine.crowd import claim_late_events, judge_settled_taps
+from attendance.engine.crowd import claim_late_events, judge_settled_slice
 from attendance.engine.days import local_day
 from attendance.engine.doors import Move, replay_student_days
 from attendance.engine.loading import (
@@ -181,8 +181,7 @@ def _cause(events: Sequence[RawEvent], late_students: set[int]) -> str:
 
 def periodic_tick(now: datetime | None = None) -> None:
     """Time-driven work the ingest loop runs every few seconds: closing visits that are due
-    (the room's last session ended, or the day did), judging the door taps that have
-    settled (several cards, one person) and finalising ended sessions."""
+    (the room's last session ended, or the day did) and finalising ended sessions."""
     now = now or timezone.now()
     with transaction.atomic():
         closed = close_due_visits(now)
@@ -191,14 +190,21 @@ def periodic_tick(now: datetime | None = None) -> None:
     if silent:
         with transaction.atomic():
             apply_ble(silent, now, "phone went silent")
-    with transaction.atomic():
-        flagged = judge_settled_taps(now)
-        if flagged:
-            _publish([], recompute_records(flagged, now, "taps judged at the door"))
     finalised = finalise_ended_sessions(now)
     if finalised.changes:
         with transaction.atomic():
             _publish([], finalised.changes)
+
+
+def settle_door_taps(now: datetime | None = None) -> bool:
+    """One slice of judging the door taps that have settled (several cards, one person);
+    True if more wait. The ingest loop runs slices between its batches."""
+    now = now or timezone.now()
+    with one_batch(), transaction.atomic():
+        judged = judge_settled_slice(now)
+        if judged.pairs:
+            _publish([], recompute_records(judged.pairs, now, "taps judged at the door"))
+    return judged.behind
 
 
 def recompute_students(student_days: Iterable[tuple[int, object]], cause: str) -> None:
@@ -255,4 +261,5 @@ __all__ = [
     "periodic_tick",
     "recompute_course",
     "recompute_students",
+    "settle_door_taps",
 ]

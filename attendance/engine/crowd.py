@@ -30,6 +30,7 @@ from attendance.engine.loading import (
     cards_by_uid,
     motions_near,
     neighbourhood,
+    nth_tap_moment,
     readers_by_device,
     sessions_in_rooms_on_days,
     taps_between,
@@ -59,22 +60,32 @@ SETTLE_DELAY = timedelta(seconds=30)
 # An event at least this old when its batch is judged may touch a tap a pass has judged
 # (the pass stays SETTLE_DELAY behind the clock; 10 s spare covers a slow batch).
 LATE_EVENT_AGE = SETTLE_DELAY - 2 * MULTI_CARD_WINDOW - timedelta(seconds=10)
-# At most this much tap time per pass: after downtime the pass catches up over a few ticks.
-PASS_SPAN_MAX = timedelta(minutes=10)
+# A slice judges about this many taps at most (with every tap at the last one's moment):
+# the ingest runs slices between its batches, so each must be a short pause.
+SLICE_TAPS = 300
+# The first pass on a new database starts this far back; older taps were judged as late.
+FIRST_PASS_LOOKBACK = timedelta(minutes=10)
 CURSOR = "multi_card"
 
 
-def judge_settled_taps(now: datetime) -> set[Pair]:
-    """The tick's pass: judge the taps that have settled since the last pass; the record
-    pairs whose flags changed. Call inside a transaction. Returns at once if another
-    worker's pass (or a late event's batch) holds the cursor."""
+@dataclass(frozen=True)
+class Slice:
+    pairs: set[Pair]  # the record pairs whose flags changed
+    behind: bool  # more settled taps wait: run the next slice soon
+
+
+def judge_settled_slice(now: datetime) -> Slice:
+    """One slice of the pass: judge the next settled taps after the cursor. Call inside a
+    transaction. Judges nothing if another worker's pass (or a late batch) holds the
+    cursor."""
     cursor = _cursor(now)
     if cursor is None:
-        return set()
-    lo = cursor.position
-    hi = min(now - SETTLE_DELAY, lo + PASS_SPAN_MAX)
-    if hi <= lo:
-        return set()
+        return Slice(set(), behind=False)
+    lo, settled = cursor.position, now - SETTLE_DELAY
+    if settled <= lo:
+        return Slice(set(), behind=False)
+    last = nth_tap_moment(lo, settled, SLICE_TAPS)
+    hi = last if last is not None else settled
     window = MULTI_CARD_WINDOW
     taps = taps_between(lo - window, hi + window)
     crowded = _with_company(taps, [t for t in taps if lo < t.ts <= hi], window)
@@ -84,7 +95,7 @@ def judge_settled_taps(now: datetime) -> set[Pair]:
         around = windows_around(((t.sender, t.ts) for t in crowded), 2 * window, 2 * window)
         pairs = _judge(crowded, taps, motions_near(around))
     EngineCursor.objects.filter(pk=cursor.pk).update(position=hi, updated_at=now)
-    return pairs
+    return Slice(pairs, behind=hi < settled)
 
 
 @dataclass(frozen=True)
@@ -164,8 +175,8 @@ def _shared_cursor_position(now: datetime) -> datetime:
 
 
 def _create_cursor(now: datetime) -> None:
-    """The first pass starts one span back; older taps were judged as late events."""
-    start = now - SETTLE_DELAY - PASS_SPAN_MAX
+    """Where the first pass starts; older taps were judged as late events."""
+    start = now - SETTLE_DELAY - FIRST_PASS_LOOKBACK
     EngineCursor.objects.bulk_create(
         [EngineCursor(name=CURSOR, position=start)], ignore_conflicts=True
     )

@@ -183,6 +183,18 @@ def taps_between(lo: datetime, hi: datetime) -> list[StoredTap]:
     return [StoredTap(s, e, u, ts, _reported_dir(d)) for s, e, u, ts, d in rows]
 
 
+def nth_tap_moment(lo: datetime, hi: datetime, n: int) -> datetime | None:
+    """The moment of the n-th stored door tap with lo < ts <= hi, if there are n."""
+    moments = (
+        RawEvent.objects.filter(
+            type=EventType.RFID, sender_kind=SenderKind.DEVICE, ts__gt=lo, ts__lte=hi
+        )
+        .order_by("ts")
+        .values_list("ts", flat=True)
+    )
+    return next(iter(moments[n - 1 : n]), None)
+
+
 def motions_near(windows: dict[str, list[tuple[datetime, datetime]]]) -> dict[str, list[Motion]]:
     """PIR motion (state 1) per reader within these windows; `clear` events carry no order."""
     return neighbourhood(windows).motions

@@ -11,7 +11,8 @@ import time_machine
 from django.db import connection, transaction
 
 from attendance import services
-from attendance.engine.crowd import CURSOR, PASS_SPAN_MAX, SETTLE_DELAY, judge_settled_taps
+from attendance.engine import crowd
+from attendance.engine.crowd import CURSOR, SETTLE_DELAY, judge_settled_slice
 from attendance.models import AttendanceRecord, EngineCursor, ProxyFlag
 from attendance.tests.db_scenario import apply_batch, build_timetable, build_world
 from attendance.tests.scenario import CARDS, Scenario, SessionSpec, at
@@ -27,6 +28,12 @@ def tap(event_id: str, moment: datetime, student: str):  # type: ignore[no-untyp
 
 def motion(event_id: str, moment: datetime):  # type: ignore[no-untyped-def]
     return make_raw_event("door-b204", event_id, moment, "pir", save=False, sensor="outer", state=1)
+
+
+def settle(now: datetime) -> None:
+    """What the ingest loop does between batches, until it has caught up."""
+    while services.settle_door_taps(now):
+        pass
 
 
 def flagged() -> list[str]:
@@ -56,12 +63,12 @@ def test_live_taps_are_judged_by_the_pass_once_they_have_settled(math: None) -> 
     with time_machine.travel(START + timedelta(seconds=3), tick=False):
         assert apply_batch(one_person_two_cards()) == {"t1": "accepted in", "t2": "accepted in"}
         assert flagged() == []  # the door may still see more people: not judged yet
-    services.periodic_tick(START + timedelta(seconds=20))
+    settle(START + timedelta(seconds=20))
     assert flagged() == []
-    services.periodic_tick(START + SETTLE_DELAY + timedelta(seconds=3))
+    settle(START + SETTLE_DELAY + timedelta(seconds=3))
     assert flagged() == ["S1001", "S1002"]
     assert AttendanceRecord.objects.get(student__number="S1001").flags == ["multi_card_one_motion"]
-    services.periodic_tick(START + SETTLE_DELAY + timedelta(seconds=8))
+    settle(START + SETTLE_DELAY + timedelta(seconds=8))
     assert flagged() == ["S1001", "S1002"]  # judged once, not again and again
 
 
@@ -71,7 +78,7 @@ def test_motion_arriving_before_the_pass_clears_the_suspicion(math: None) -> Non
         apply_batch(one_person_two_cards())
     with time_machine.travel(START + timedelta(seconds=9), tick=False):
         apply_batch([motion("m2", START + timedelta(seconds=4))])  # the second person
-    services.periodic_tick(START + SETTLE_DELAY + timedelta(seconds=3))
+    settle(START + SETTLE_DELAY + timedelta(seconds=3))
     assert flagged() == []
 
 
@@ -79,7 +86,7 @@ def test_motion_arriving_before_the_pass_clears_the_suspicion(math: None) -> Non
 def test_a_late_tap_is_judged_with_its_judged_neighbours_in_its_own_batch(math: None) -> None:
     with time_machine.travel(START + timedelta(seconds=3), tick=False):
         apply_batch(one_person_two_cards()[:2])  # one card, one person: nothing to flag
-    services.periodic_tick(START + SETTLE_DELAY + timedelta(seconds=3))
+    settle(START + SETTLE_DELAY + timedelta(seconds=3))
     assert flagged() == []
     # A reader's buffer replayed a minute later holds a second card at the same moment.
     with time_machine.travel(START + timedelta(seconds=90), tick=False):
@@ -88,16 +95,21 @@ def test_a_late_tap_is_judged_with_its_judged_neighbours_in_its_own_batch(math: 
 
 
 @pytest.mark.django_db
-def test_a_pass_judges_at_most_its_span_and_catches_up_over_ticks(math: None) -> None:
-    now = START + SETTLE_DELAY + 3 * PASS_SPAN_MAX
+def test_a_slice_judges_a_few_taps_and_the_next_slices_the_rest(
+    math: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(crowd, "SLICE_TAPS", 2)
+    with time_machine.travel(START + timedelta(seconds=3), tick=False):
+        apply_batch([*one_person_two_cards(), tap("t3", START + timedelta(seconds=3), "S1003")])
     EngineCursor.objects.create(name=CURSOR, position=START - timedelta(minutes=1))
-    with transaction.atomic():
-        judge_settled_taps(now)
-    assert EngineCursor.objects.get().position == START - timedelta(minutes=1) + PASS_SPAN_MAX
-    for _ in range(3):
-        with transaction.atomic():
-            judge_settled_taps(now)
+    now = START + SETTLE_DELAY + timedelta(seconds=5)
+    assert services.settle_door_taps(now) is True  # t1 and t2 judged, t3 waits
+    assert EngineCursor.objects.get().position == START + timedelta(seconds=2)
+    assert flagged() == ["S1001", "S1002"]
+    assert services.settle_door_taps(now) is False
     assert EngineCursor.objects.get().position == now - SETTLE_DELAY
+    assert flagged() == ["S1001", "S1002", "S1003"]  # three cards, one person
+    assert services.settle_door_taps(now) is False
 
 
 @pytest.mark.django_db(transaction=True)
@@ -123,12 +135,13 @@ def test_a_pass_skips_its_turn_while_another_worker_holds_the_cursor(math: None)
     try:
         assert held.wait(10)
         with transaction.atomic():
-            assert judge_settled_taps(START + SETTLE_DELAY + timedelta(seconds=3)) == set()
+            judged = judge_settled_slice(START + SETTLE_DELAY + timedelta(seconds=3))
+            assert judged.pairs == set() and not judged.behind
         assert flagged() == []
         assert EngineCursor.objects.get().position == START - timedelta(minutes=1)
     finally:
         release.set()
         thread.join(10)
     with transaction.atomic():
-        assert judge_settled_taps(START + SETTLE_DELAY + timedelta(seconds=3))
+        assert judge_settled_slice(START + SETTLE_DELAY + timedelta(seconds=3)).pairs
     assert flagged() == ["S1001", "S1002"]

@@ -39,6 +39,9 @@ BACKOFF_MIN_S = 0.5
 # INGEST_BATCH_MS would only add latency.
 IDLE_GAP_S = 0.003
 BACKOFF_MAX_S = 30.0
+# Settled door taps are judged in short slices between batches, one a second while caught
+# up, back to back (still between batches) while behind.
+SETTLE_EVERY_S = 1.0
 # Errors that mean "the database is not there right now", not "this input is bad".
 _DB_UNAVAILABLE = (OperationalError, InterfaceError)
 
@@ -73,6 +76,7 @@ class IngestLoop:
         client.on_message = self.inbox.put
         self._stop = threading.Event()
         self._next_tick = 0.0
+        self._next_settle = 0.0
         self._started_at = timezone.now()
         self._in_hand: list[Inbound] = []
         self.totals = {"stored": 0, "duplicates": 0, "rejected": 0}
@@ -95,12 +99,15 @@ class IngestLoop:
         return 0
 
     def run_once(self, wait_s: float = 0.2) -> int:
-        """One batch (if any arrives within wait_s), and the periodic tick when due."""
+        """One batch (if any arrives within wait_s), then the periodic tick or a slice of
+        judging settled door taps, when due."""
         batch = self._collect(wait_s)
         if batch:
             self.process(batch)
         if time.monotonic() >= self._next_tick:
             self.tick()
+        elif time.monotonic() >= self._next_settle:
+            self.settle()
         return len(batch)
 
     # --- batches ------------------------------------------------------------------------
@@ -192,6 +199,15 @@ class IngestLoop:
         except DatabaseError as exc:
             log.error("periodic tick failed (%s); next one in %ss", exc, self.config.tick_s)
             _reset_db_connection()
+
+    def settle(self) -> None:
+        behind = False
+        try:
+            behind = engine.settle_door_taps(timezone.now())
+        except DatabaseError as exc:
+            log.error("judging settled door taps failed (%s); trying again shortly", exc)
+            _reset_db_connection()
+        self._next_settle = time.monotonic() + (0 if behind else SETTLE_EVERY_S)
 
     def _record_state(self, now: datetime, stopped: bool = False) -> None:
         oldest = self._oldest_pending()

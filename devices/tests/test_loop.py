@@ -128,3 +128,28 @@ def test_tick_marks_silent_readers_offline_and_records_the_worker(door, loop):
     assert not Reader.objects.get(pk=door.pk).online
     worker = IngestWorker.objects.get(name="t")
     assert worker.pending == 1 and worker.oldest_pending_at is not None and not worker.stopped
+
+
+def test_between_batches_the_loop_judges_settled_taps_slice_by_slice(door, loop, monkeypatch):
+    calls = []
+    remaining = [True, True, False]
+    monkeypatch.setattr(
+        services, "settle_door_taps", lambda now: calls.append(now) or remaining.pop(0)
+    )
+    loop._next_tick = float("inf")  # only the settling is due
+    for _ in range(3):
+        loop.run_once(wait_s=0)
+    assert len(calls) == 3  # behind: the next slice follows the next batch at once
+    loop.run_once(wait_s=0)
+    assert len(calls) == 3  # caught up: the next one waits a second
+
+
+def test_a_failing_slice_is_logged_and_the_loop_goes_on(door, loop, monkeypatch, caplog):
+    def fail(now):
+        raise OperationalError(2013, "Lost connection")
+
+    monkeypatch.setattr(services, "settle_door_taps", fail)
+    loop._next_tick = float("inf")
+    loop.run_once(wait_s=0)
+    assert "judging settled door taps failed" in caplog.text
+    assert loop._next_settle > 0
