@@ -33,3 +33,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         problems.append(f"MQTT broker unreachable at MQTT_URL={settings.MQTT_URL!r}")
     if problems:
         pytest.exit("ZIAS_REQUIRE_SERVICES=1 but: " + "; ".join(problems), returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _forget_process_memory() -> None:
+    """What an ingest process remembers between batches (readers it marked seen) belongs
+    to one test: another test's database has other rows under the same names."""
+    from devices.mqtt import readers
+
+    readers._marked_at.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -14,6 +15,12 @@ from devices.mqtt.contract import ReaderStatus
 log = logging.getLogger("devices.ingest")
 
 MISSED_HEARTBEATS = 3
+# A reader that sent events is marked seen at most this often by one process: a busy door
+# sends several events a second, heartbeats come every 30 s or more, and each mark is a
+# write to the reader's row that every batch from that door would otherwise queue on.
+SEEN_EVERY_S = 5.0
+_marked_at: dict[str, float] = {}  # device id -> _clock() when this process marked it
+_clock = time.monotonic
 
 
 def apply_reader_statuses(
@@ -41,12 +48,16 @@ def apply_reader_statuses(
             if value is not None:
                 fields[name] = value
         Reader.objects.filter(device_id=device).update(**fields)
+        _marked_at.pop(device, None)
 
 
 def mark_readers_seen(device_ids: set[str], now: datetime) -> None:
-    """A reader that just sent events is alive."""
-    if device_ids:
-        Reader.objects.filter(device_id__in=device_ids).update(last_seen=now, online=True)
+    """A reader that just sent events is alive (unless this process said so just now)."""
+    moment = _clock()
+    due = {d for d in device_ids if moment - _marked_at.get(d, -SEEN_EVERY_S) >= SEEN_EVERY_S}
+    if due:
+        Reader.objects.filter(device_id__in=due).update(last_seen=now, online=True)
+        _marked_at.update(dict.fromkeys(due, moment))
 
 
 def mark_silent_readers_offline(now: datetime) -> list[str]:
@@ -63,6 +74,8 @@ def mark_silent_readers_offline(now: datetime) -> list[str]:
         )
     if stale:
         Reader.objects.filter(device_id__in=stale, online=True).update(online=False)
+        for device in stale:
+            _marked_at.pop(device, None)
         # A campus-wide outage can silence hundreds at once: name a few, count the rest.
         shown = ", ".join(sorted(stale)[:10]) + (
             f" (+{len(stale) - 10})" if len(stale) > 10 else ""

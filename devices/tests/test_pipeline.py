@@ -221,3 +221,18 @@ def test_unicode_in_extra_keys_is_stored_and_lone_surrogates_rejected(door):
     run(events_message("door-1", ok), events_message("door-1", lone))
     assert RawEvent.objects.get().event_id == "u-1"
     assert "surrogate" in RejectedMessage.objects.get().reason
+
+
+def test_a_busy_reader_is_marked_seen_once_in_a_while_not_by_every_batch(door, monkeypatch):
+    from devices.mqtt import readers
+
+    clock = [1000.0]
+    monkeypatch.setattr(readers, "_clock", lambda: clock[0])
+    first = timezone.now()
+    readers.mark_readers_seen({"door-1"}, first)
+    clock[0] += readers.SEEN_EVERY_S / 2
+    readers.mark_readers_seen({"door-1"}, first + timedelta(seconds=1))
+    assert Reader.objects.get().last_seen == first  # marked a moment ago: no write
+    clock[0] += readers.SEEN_EVERY_S
+    readers.mark_readers_seen({"door-1"}, first + timedelta(seconds=9))
+    assert Reader.objects.get().last_seen == first + timedelta(seconds=9)
