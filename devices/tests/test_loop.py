@@ -133,9 +133,12 @@ def test_tick_marks_silent_readers_offline_and_records_the_worker(door, loop):
 def test_between_batches_the_loop_judges_settled_taps_slice_by_slice(door, loop, monkeypatch):
     calls = []
     remaining = [True, True, False]
-    monkeypatch.setattr(
-        services, "settle_door_taps", lambda now: calls.append(now) or remaining.pop(0)
-    )
+
+    def slice_of_work(now):
+        calls.append(now)
+        return remaining.pop(0)
+
+    monkeypatch.setattr(services, "settle_door_taps", slice_of_work)
     loop._next_tick = float("inf")  # only the settling is due
     for _ in range(3):
         loop.run_once(wait_s=0)
