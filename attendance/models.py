@@ -466,3 +466,18 @@ class ReferenceStamp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.token:x}"
+
+
+class RejudgeRequest(models.Model):
+    """Door taps to judge again for several cards at one door, because an event arrived
+    after they were judged (a reader replaying its buffer). Written by the ingest batch
+    that stored the event, in its transaction; taken by the pass, which judges every
+    tap on `reader` with `lo <= ts <= hi` again and deletes the request."""
+
+    reader = models.CharField(max_length=64)
+    lo = models.DateTimeField()
+    hi = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.reader} {self.lo:%H:%M:%S}-{self.hi:%H:%M:%S}"

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from attendance import live
 from attendance.engine.ble import apply_ble
-from attendance.engine.crowd import claim_late_events, judge_settled_slice
+from attendance.engine.crowd import ask_to_rejudge, judge_settled_slice
 from attendance.engine.days import local_day
 from attendance.engine.doors import Move, replay_student_days
 from attendance.engine.loading import (
@@ -80,7 +80,6 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
         if reports:
             apply_ble(reports, now, _cause(events, set()))
         return {}
-    late = claim_late_events(((e.sender, e.ts) for e in door_events), now)
     cards = cards_by_uid(e.uid for e in taps)
     answers: dict[tuple[str, str], TapAnswer] = {}
     # Each student-day is replayed from its earliest new tap on.
@@ -110,9 +109,9 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
             answers[(e.sender, e.event_id)] = TapAnswer(
                 e.event_id, verdict.result, verdict.dir, cards[e.uid].display
             )
-    pairs = door.record_pairs | (late.rejudge() if late else set())
+    ask_to_rejudge(((e.sender, e.ts) for e in door_events), timezone.now())
     changes = recompute_records(
-        pairs, now, _cause(events, door.late_students), revising=door.late_students
+        door.record_pairs, now, _cause(events, door.late_students), revising=door.late_students
     )
     _publish(door.moves, changes)
     # BLE after the door: its flags compare the phone with the taps just applied.

@@ -1,15 +1,17 @@
 """Several cards tapped at one door with one person seen: who judges which tap, and when.
 
 A tap's finding depends on taps within the window and motion within twice the window, so
-an event at t can change the findings of taps within 2 * window of t. Live taps are judged
-once, by the ingest tick's pass, when they are SETTLE_DELAY old: by then every event near
-them has arrived and been committed, whichever ingest worker took it, and one pass reads
-each event once. Judging in every batch instead reloaded a busy door's last 40 seconds
-with each new event, and could miss the other worker's events not yet committed.
+an event at t can change the findings of taps within 2 * window of t. All judging is done
+by one pass at a time, in short slices the ingest runs between its batches (the cursor
+row's lock, taken with SKIP LOCKED, makes the other workers skip their turn):
 
-An event that arrives late (a reader replaying its buffer) may change taps a pass has
-already judged; its batch judges those again itself, holding the pass's cursor row so
-that the two never judge the same taps at once and the next pass sees the late event.
+- Live taps are judged once, when they are SETTLE_DELAY old: by then every event near
+  them has arrived and been committed, whichever worker took it, and each event is read
+  once. Judging in every batch instead reloaded a busy door's last 40 seconds with each
+  new event, and could miss the other worker's events not yet committed.
+- An event that arrives late (a reader replaying its buffer) may change taps already
+  judged. Its batch writes a re-judge request for the windows around it, in the same
+  transaction as the event; the pass takes requests before moving its cursor on.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from attendance.engine.loading import (
     taps_between,
     windows_around,
 )
-from attendance.models import EngineCursor
+from attendance.models import EngineCursor, RejudgeRequest
 from attendance.rules.door import Motion
 from attendance.rules.evidence import EventKey
 from attendance.rules.proxy import (
@@ -46,14 +48,10 @@ from attendance.rules.proxy import (
     ReaderTap,
     multi_card_findings,
 )
-from devices.models import Reader
 
 Pair = tuple[int, int]
 T = TypeVar("T")
 
-# Stored events within this of a late event are what judging its neighbours needs: taps
-# within 2 windows of it, each with the taps and motion within 2 windows of itself.
-NEIGHBOURHOOD = 4 * MULTI_CARD_WINDOW
 # A live tap is judged by the pass once it is this old. Readers publish as they see; this
 # leaves 2 windows for the events after the tap and 20 s for them to arrive and commit.
 SETTLE_DELAY = timedelta(seconds=30)
@@ -63,6 +61,7 @@ LATE_EVENT_AGE = SETTLE_DELAY - 2 * MULTI_CARD_WINDOW - timedelta(seconds=10)
 # A slice judges about this many taps at most (with every tap at the last one's moment):
 # the ingest runs slices between its batches, so each must be a short pause.
 SLICE_TAPS = 300
+SLICE_REQUESTS = 100  # re-judge requests a slice takes (each a window on one reader)
 # The first pass on a new database starts this far back; older taps were judged as late.
 FIRST_PASS_LOOKBACK = timedelta(minutes=10)
 CURSOR = "multi_card"
@@ -81,6 +80,9 @@ def judge_settled_slice(now: datetime) -> Slice:
     cursor = _cursor(now)
     if cursor is None:
         return Slice(set(), behind=False)
+    requests = list(RejudgeRequest.objects.order_by("id")[:SLICE_REQUESTS])
+    if requests:
+        return _rejudge_requested(requests, up_to=cursor.position)
     lo, settled = cursor.position, now - SETTLE_DELAY
     if settled <= lo:
         return Slice(set(), behind=False)
@@ -98,51 +100,63 @@ def judge_settled_slice(now: datetime) -> Slice:
     return Slice(pairs, behind=hi < settled)
 
 
-@dataclass(frozen=True)
-class LateEvents:
-    """A batch's late (reader, moment) events, with the pass held off until it commits."""
-
-    moments: list[tuple[str, datetime]]
-    judged_up_to: datetime
-
-    def rejudge(self) -> set[Pair]:
-        """Judge again the already judged taps near these events; the record pairs
-        touched. Call after the batch's visits are saved."""
-        return rejudge_multi_card(self.moments, up_to=self.judged_up_to)
-
-
-def claim_late_events(events: Iterable[tuple[str, datetime]], now: datetime) -> LateEvents | None:
-    """The late events among a batch's (reader, moment) events, if any, claimed for
-    re-judging. Call first thing in the batch's transaction, after its events are stored:
-    it shares the pass's cursor (a pass waits for the batch to commit, and so sees its
-    events) and locks the readers (two batches never judge one door's taps at once)."""
+def ask_to_rejudge(events: Iterable[tuple[str, datetime]], now: datetime) -> int:
+    """Ask the pass to judge again the taps near those of a batch's (reader, moment) events
+    that are late: old enough that the pass may have judged taps they change. Call in the
+    batch's transaction: the pass sees the request and the events together. Returns how
+    many requests were written."""
     late = [(sender, at) for sender, at in events if at <= now - LATE_EVENT_AGE]
     if not late:
-        return None
-    position = _shared_cursor_position(now)
-    senders = sorted({sender for sender, _ in late})
-    list(
-        Reader.objects.select_for_update()
-        .filter(device_id__in=senders)
-        .order_by("device_id")
-        .values_list("id")
-    )
-    return LateEvents(late, position)
+        return 0
+    window = MULTI_CARD_WINDOW
+    requests = [
+        RejudgeRequest(reader=sender, lo=lo, hi=hi)
+        for sender, ranges in windows_around(late, 2 * window, 2 * window).items()
+        for lo, hi in ranges
+    ]
+    RejudgeRequest.objects.bulk_create(requests)
+    return len(requests)
+
+
+def _rejudge_requested(requests: list[RejudgeRequest], up_to: datetime) -> Slice:
+    """Judge again the taps (up to the cursor; the pass judges later ones anyway) that the
+    requests name, then drop the requests."""
+    per_reader: dict[str, list[datetime]] = defaultdict(list)
+    for r in requests:
+        per_reader[r.reader] += [r.lo, r.hi]
+    windows = {reader: merged_ranges_of_pairs(moments) for reader, moments in per_reader.items()}
+    pairs = rejudge_multi_card(windows, up_to)
+    RejudgeRequest.objects.filter(id__in=[r.id for r in requests]).delete()
+    return Slice(pairs, behind=True)  # more requests, or the cursor's own work, may wait
+
+
+def merged_ranges_of_pairs(bounds: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """[lo, hi, lo, hi, ...] -> the ranges, overlapping ones merged."""
+    ranges = sorted(zip(bounds[::2], bounds[1::2], strict=True))
+    merged: list[tuple[datetime, datetime]] = []
+    for lo, hi in ranges:
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 def rejudge_multi_card(
-    events: Iterable[tuple[str, datetime]], up_to: datetime | None = None
+    windows: dict[str, list[tuple[datetime, datetime]]], up_to: datetime | None = None
 ) -> set[Pair]:
-    """Judge again the taps (up to `up_to`) near these (reader, moment) events."""
-    events = list(events)
+    """Judge again the taps (up to `up_to`) within these windows per reader."""
     window = MULTI_CARD_WINDOW
-    near = neighbourhood(windows_around(events, NEIGHBOURHOOD, NEIGHBOURHOOD))
-    near_new = windows_around(events, 2 * window, 2 * window)
+    context = {
+        reader: [(lo - 2 * window, hi + 2 * window) for lo, hi in ranges]
+        for reader, ranges in windows.items()
+    }
+    near = neighbourhood(context)
     about = [
         t
         for t in near.taps
         if (up_to is None or t.ts <= up_to)
-        and any(lo <= t.ts <= hi for lo, hi in near_new.get(t.sender, ()))
+        and any(lo <= t.ts <= hi for lo, hi in windows.get(t.sender, ()))
     ]
     return _judge(_with_company(near.taps, about, window), near.taps, near.motions)
 
@@ -158,20 +172,6 @@ def _cursor(now: datetime) -> EngineCursor | None:
         return None  # held by someone else (a plain read does not wait for the lock)
     _create_cursor(now)
     return EngineCursor.objects.select_for_update().filter(name=CURSOR).first()
-
-
-def _shared_cursor_position(now: datetime) -> datetime:
-    """The pass's position, read under a shared lock held until this transaction ends:
-    late batches do not hold each other up, and a pass waits for them."""
-    table = connection.ops.quote_name(EngineCursor._meta.db_table)
-    lock = {"mysql": " LOCK IN SHARE MODE", "postgresql": " FOR SHARE"}.get(connection.vendor, "")
-    sql = f"SELECT * FROM {table} WHERE name = %s{lock}"  # noqa: S608 (a table name only)
-    for _ in range(2):
-        found = list(EngineCursor.objects.raw(sql, [CURSOR]))
-        if found:
-            return found[0].position
-        _create_cursor(now)
-    raise RuntimeError("the multi-card cursor could not be created")
 
 
 def _create_cursor(now: datetime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -76,7 +77,8 @@ def raw_events(scenario: Scenario) -> list[RawEvent]:
 
 
 def apply_batch(batch: Sequence[RawEvent]) -> dict[str, str]:
-    """What the ingest does per batch: store the new events, apply them, in one transaction."""
+    """What the ingest does per batch: store the new events, apply them, in one transaction;
+    then, between batches, judge again what late events asked for."""
     with transaction.atomic():
         held = set(
             RawEvent.objects.filter(event_id__in=[e.event_id for e in batch]).values_list(
@@ -86,7 +88,14 @@ def apply_batch(batch: Sequence[RawEvent]) -> dict[str, str]:
         fresh = {(e.sender, e.event_id): e for e in batch if (e.sender, e.event_id) not in held}
         RawEvent.objects.bulk_create(list(fresh.values()))
         answers = services.apply_new_events(list(fresh.values()))
+    settle(timezone.now())
     return {event_id: _answer(a) for (_, event_id), a in answers.items()}
+
+
+def settle(now: datetime) -> None:
+    """Judging settled door taps, slice after slice until caught up."""
+    while services.settle_door_taps(now):
+        pass
 
 
 def _answer(answer: services.TapAnswer) -> str:

@@ -13,8 +13,8 @@ from django.db import connection, transaction
 from attendance import services
 from attendance.engine import crowd
 from attendance.engine.crowd import CURSOR, SETTLE_DELAY, judge_settled_slice
-from attendance.models import AttendanceRecord, EngineCursor, ProxyFlag
-from attendance.tests.db_scenario import apply_batch, build_timetable, build_world
+from attendance.models import AttendanceRecord, EngineCursor, ProxyFlag, RejudgeRequest
+from attendance.tests.db_scenario import apply_batch, build_timetable, build_world, settle
 from attendance.tests.scenario import CARDS, Scenario, SessionSpec, at
 from tests.factories import make_raw_event
 
@@ -28,12 +28,6 @@ def tap(event_id: str, moment: datetime, student: str):  # type: ignore[no-untyp
 
 def motion(event_id: str, moment: datetime):  # type: ignore[no-untyped-def]
     return make_raw_event("door-b204", event_id, moment, "pir", save=False, sensor="outer", state=1)
-
-
-def settle(now: datetime) -> None:
-    """What the ingest loop does between batches, until it has caught up."""
-    while services.settle_door_taps(now):
-        pass
 
 
 def flagged() -> list[str]:
@@ -83,15 +77,16 @@ def test_motion_arriving_before_the_pass_clears_the_suspicion(math: None) -> Non
 
 
 @pytest.mark.django_db
-def test_a_late_tap_is_judged_with_its_judged_neighbours_in_its_own_batch(math: None) -> None:
+def test_a_late_tap_has_its_judged_neighbours_judged_again(math: None) -> None:
     with time_machine.travel(START + timedelta(seconds=3), tick=False):
         apply_batch(one_person_two_cards()[:2])  # one card, one person: nothing to flag
     settle(START + SETTLE_DELAY + timedelta(seconds=3))
     assert flagged() == []
     # A reader's buffer replayed a minute later holds a second card at the same moment.
     with time_machine.travel(START + timedelta(seconds=90), tick=False):
-        apply_batch([tap("t2", START + timedelta(seconds=2), "S1002")])
+        apply_batch([tap("t2", START + timedelta(seconds=2), "S1002")])  # and a slice
         assert flagged() == ["S1001", "S1002"]
+        assert not RejudgeRequest.objects.exists()  # taken by the slice
 
 
 @pytest.mark.django_db
@@ -101,7 +96,9 @@ def test_a_slice_judges_a_few_taps_and_the_next_slices_the_rest(
     monkeypatch.setattr(crowd, "SLICE_TAPS", 2)
     with time_machine.travel(START + timedelta(seconds=3), tick=False):
         apply_batch([*one_person_two_cards(), tap("t3", START + timedelta(seconds=3), "S1003")])
-    EngineCursor.objects.create(name=CURSOR, position=START - timedelta(minutes=1))
+    EngineCursor.objects.update_or_create(
+        name=CURSOR, defaults={"position": START - timedelta(minutes=1)}
+    )
     now = START + SETTLE_DELAY + timedelta(seconds=5)
     assert services.settle_door_taps(now) is True  # t1 and t2 judged, t3 waits
     assert EngineCursor.objects.get().position == START + timedelta(seconds=2)
@@ -118,7 +115,9 @@ def test_a_pass_skips_its_turn_while_another_worker_holds_the_cursor(math: None)
         pytest.skip("the database cannot skip locked rows (SQLite has one writer anyway)")
     with time_machine.travel(START + timedelta(seconds=3), tick=False):
         apply_batch(one_person_two_cards())
-    EngineCursor.objects.create(name=CURSOR, position=START - timedelta(minutes=1))
+    EngineCursor.objects.update_or_create(
+        name=CURSOR, defaults={"position": START - timedelta(minutes=1)}
+    )
     held, release = threading.Event(), threading.Event()
 
     def other_worker() -> None:
@@ -145,3 +144,24 @@ def test_a_pass_skips_its_turn_while_another_worker_holds_the_cursor(math: None)
     with transaction.atomic():
         assert judge_settled_slice(START + SETTLE_DELAY + timedelta(seconds=3)).pairs
     assert flagged() == ["S1001", "S1002"]
+
+
+@pytest.mark.django_db
+def test_only_late_events_ask_for_a_rejudging_one_window_per_reader_stretch(math: None) -> None:
+    now = START + timedelta(minutes=5)
+    live = [("door-b204", now - timedelta(seconds=2))]
+    assert crowd.ask_to_rejudge(live, now) == 0
+    late = [
+        ("door-b204", START),
+        ("door-b204", START + timedelta(seconds=3)),  # overlaps the first: one window
+        ("door-b204", START + timedelta(minutes=2)),
+        ("pir-b210", START),
+    ]
+    assert crowd.ask_to_rejudge(late, now) == 3
+    windows = sorted(RejudgeRequest.objects.values_list("reader", "lo", "hi"))
+    reach = 2 * crowd.MULTI_CARD_WINDOW
+    assert windows == [
+        ("door-b204", START - reach, START + timedelta(seconds=3) + reach),
+        ("door-b204", START + timedelta(minutes=2) - reach, START + timedelta(minutes=2) + reach),
+        ("pir-b210", START - reach, START + reach),
+    ]

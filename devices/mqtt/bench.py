@@ -24,7 +24,7 @@ from pathlib import Path
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from attendance.models import ProxyFlag, Room, Student, Visit
+from attendance.models import ProxyFlag, RejudgeRequest, Room, Student, Visit
 from devices.models import Card, RawEvent, Reader, SenderKind
 from devices.mqtt import contract
 from devices.mqtt.client import BrokerAddress, Inbound, MqttClient
@@ -71,6 +71,17 @@ def stored_count(run: str) -> int:
     return RawEvent.objects.filter(
         sender__startswith=READER_PREFIX, event_id__startswith=f"{run}-"
     ).count()
+
+
+def wait_rejudged(timeout: float) -> float | None:
+    """When (epoch seconds) no re-judge request waits any more (the workers judge them
+    between batches), or None on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not RejudgeRequest.objects.exists():
+            return time.time()
+        time.sleep(0.05)
+    return None
 
 
 # --- the publisher process ------------------------------------------------------------------

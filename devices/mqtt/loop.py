@@ -101,7 +101,8 @@ class IngestLoop:
     def run_once(self, wait_s: float = 0.2) -> int:
         """One batch (if any arrives within wait_s), then the periodic tick or a slice of
         judging settled door taps, when due."""
-        batch = self._collect(wait_s)
+        settling_due = time.monotonic() >= self._next_settle
+        batch = self._collect(0 if settling_due else wait_s)
         if batch:
             self.process(batch)
         if time.monotonic() >= self._next_tick:

@@ -214,6 +214,12 @@ class Command(BaseCommand):
             f"alone {events / (pub['last_sent'] - pub['start']):,.0f}/s); stored {stored}, "
             f"lost {outcome.lost}, applied twice {outcome.duplicated}"
         )
+        caught_up = bench.wait_rejudged(timeout=120)
+        say(
+            "    late events' neighbours re-judged for several cards at one door "
+            + (f"{caught_up - result.last_commit:.1f}s after the last commit"
+               if caught_up is not None else "not within 120 s")
+        )  # fmt: skip
         batches = len(result.processing_ms)
         say(
             f"    publish-to-commit p50 {bench.percentile(result.latencies_ms, 50)} ms, "
