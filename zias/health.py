@@ -1,8 +1,9 @@
 """/health: is each part ZIAS depends on reachable? 200 when all are, 503 naming the failures.
 
 Checks the database, Redis (when REDIS_URL is set), the broker (a quick MQTT connect when
-MQTT_URL is set) and the ingest loop's lag, from the state each ingest process records on
-its periodic tick (devices.IngestWorker).
+MQTT_URL is set), the ingest loop's lag, from the state each ingest process records on
+its periodic tick (devices.IngestWorker), and how far behind the judging of settled door
+taps is (the pass's cursor and its waiting re-judge requests).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from django.utils import timezone
 # than this many tick intervals.
 LAG_TICKS = 6
 PROBE_TIMEOUT_S = 2.0
+# Judging settled door taps may fall behind while a backlog is replayed; this far is a fault.
+DOOR_JUDGING_LAG_LIMIT_S = 300.0
 
 
 def _database() -> dict[str, Any]:
@@ -87,12 +90,34 @@ def _ingest() -> dict[str, Any]:
     return {"ok": any(w["ok"] for w in report), "workers": report}
 
 
+def _door_judging() -> dict[str, Any]:
+    from attendance.engine.crowd import CURSOR, SETTLE_DELAY
+    from attendance.models import EngineCursor, RejudgeRequest
+
+    try:
+        position = EngineCursor.objects.filter(name=CURSOR).values_list("position", flat=True)
+        requests = RejudgeRequest.objects.count()
+        cursor = position.first()
+    except DatabaseError as exc:
+        return {"ok": False, "error": str(exc)[:200]}
+    if cursor is None:
+        return {"ok": True, "judged_up_to": None, "lag_s": 0.0, "rejudge_requests": requests}
+    lag = max((timezone.now() - SETTLE_DELAY - cursor).total_seconds(), 0.0)
+    return {
+        "ok": lag <= DOOR_JUDGING_LAG_LIMIT_S,
+        "judged_up_to": cursor.isoformat(),
+        "lag_s": round(lag, 3),
+        "rejudge_requests": requests,
+    }
+
+
 def health(request: HttpRequest) -> JsonResponse:
     probes = {
         "database": _database(),
         "redis": _redis(),
         "broker": _broker(),
         "ingest": _ingest(),
+        "door_judging": _door_judging(),
     }
     # A part that is not configured (no REDIS_URL, say) is left out rather than failing.
     checks = {name: result for name, result in probes.items() if result is not None}

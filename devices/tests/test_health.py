@@ -57,3 +57,23 @@ def test_redis_checked_when_configured(client, quiet, settings):
     worker()
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     assert client.get("/health").json()["failing"] == ["redis"]
+
+
+def test_door_judging_far_behind_is_a_fault_and_says_how_far(client, quiet):
+    from attendance.engine.crowd import CURSOR, SETTLE_DELAY
+    from attendance.models import EngineCursor, RejudgeRequest
+
+    worker()
+    assert client.get("/health").json()["checks"]["door_judging"]["judged_up_to"] is None
+    cursor = EngineCursor.objects.create(
+        name=CURSOR, position=timezone.now() - SETTLE_DELAY - timedelta(seconds=20)
+    )
+    RejudgeRequest.objects.create(reader="door-1", lo=timezone.now(), hi=timezone.now())
+    body = client.get("/health").json()
+    assert body["status"] == "ok"
+    assert body["checks"]["door_judging"]["rejudge_requests"] == 1
+    assert 20 <= body["checks"]["door_judging"]["lag_s"] < 60
+    cursor.position -= timedelta(hours=1)
+    cursor.save()
+    body = client.get("/health").json()
+    assert body["failing"] == ["door_judging"]
