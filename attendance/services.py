@@ -8,6 +8,7 @@ attendance.engine loads evidence in bulk and saves the difference.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,6 +23,7 @@ from attendance.engine.days import local_day
 from attendance.engine.doors import Move, replay_student_days
 from attendance.engine.loading import (
     Neighbourhood,
+    StoredTap,
     cards_by_uid,
     cards_of_students,
     neighbourhood,
@@ -33,7 +35,7 @@ from attendance.engine.loading import (
 from attendance.engine.records import StatusChange, recompute_records
 from attendance.engine.tick import close_due_visits, finalise_ended_sessions
 from attendance.models import ClassSession, Enrolment
-from attendance.rules.door import PIR_ORDER_WINDOW
+from attendance.rules.door import PIR_ORDER_WINDOW, Motion, direction_from_pir
 from attendance.rules.evidence import EventKey
 from beacons.services import moments_of_taps, phone_moments, silent_phone_moments
 from devices.models import EventType, RawEvent, SenderKind
@@ -157,8 +159,13 @@ def _days_revised_by_motion(
         PIR_ORDER_WINDOW,
         PIR_ORDER_WINDOW,
     )
+    new_motion = Counter(_motion_of(e) for e in motions)
     affected = [
-        t for t in near.taps if any(lo <= t.ts <= hi for lo, hi in windows.get(t.sender, ()))
+        t
+        for t in near.taps
+        if any(lo <= t.ts <= hi for lo, hi in windows.get(t.sender, ()))
+        and t.reported_dir is None  # a reader's own `dir` wins over its sensors
+        and _turned(t, near.motions.get(t.sender, []), new_motion)
     ]
     if not affected:
         return {}
@@ -169,6 +176,27 @@ def _days_revised_by_motion(
         if card is not None and card.counts_at(t.ts):
             _earliest(found, (card.student_id, local_day(t.ts)), t.ts)
     return found
+
+
+def _motion_of(event: RawEvent) -> tuple[str, str, datetime] | None:
+    """(reader, sensor, moment) of a PIR event that saw someone; None for `clear`."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    if payload.get("sensor") in ("outer", "inner") and payload.get("state") in (1, True):
+        return (event.sender, payload["sensor"], event.ts)
+    return None
+
+
+def _turned(tap: StoredTap, motions: list[Motion], new: Counter) -> bool:
+    """Does the batch's new motion change the direction the sensors give this tap? At a
+    busy door most new motion only repeats what the order already said, and replaying
+    every student who tapped within the window would be most of the batch's work."""
+    before, unseen = [], new.copy()
+    for m in motions:
+        if unseen[(tap.sender, m.sensor, m.at)] > 0:
+            unseen[(tap.sender, m.sensor, m.at)] -= 1
+        else:
+            before.append(m)
+    return direction_from_pir(motions, tap.ts) != direction_from_pir(before, tap.ts)
 
 
 def _cause(events: Sequence[RawEvent], late_students: set[int]) -> str:

@@ -173,3 +173,29 @@ def test_local_day_follows_the_school_zone() -> None:
     from datetime import UTC, datetime
 
     assert str(local_day(datetime(2026, 6, 1, 23, 30, tzinfo=UTC))) == "2026-06-02"
+
+
+def test_new_motion_replays_a_pir_tap_only_when_it_turns_its_direction(
+    math: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def motion(event_id: str, clock: str, sensor: str):  # type: ignore[no-untyped-def]
+        return make_raw_event("pir-b210", event_id, at(clock), "pir", save=False,
+                              sensor=sensor, state=1)  # fmt: skip
+
+    pir_tap = make_raw_event("pir-b210", "p1", at("09:00:02"), "rfid", uid=CARDS["S1001"],
+                             save=False)  # fmt: skip
+    assert apply_batch([motion("o1", "09:00:00", "outer"), motion("i1", "09:00:01", "inner"),
+                        pir_tap]) == {"p1": "accepted in"}  # fmt: skip
+    replayed: list[set] = []
+    real = services.replay_student_days
+
+    def spy(student_days, *args, **kwargs):  # type: ignore[no-untyped-def]
+        replayed.append(set(student_days))
+        return real(student_days, *args, **kwargs)
+
+    monkeypatch.setattr(services, "replay_student_days", spy)
+    apply_batch([motion("o2", "09:00:03", "outer")])  # the order stays outer, then inner
+    assert replayed[-1] == set()
+    apply_batch([motion("i0", "08:59:59", "inner")])  # now inner came first: out
+    assert {student for student, _ in replayed[-1]} == {Student.objects.get(number="S1001").id}
+    assert Visit.objects.filter(student__number="S1001", room__code="B-210").count() == 0

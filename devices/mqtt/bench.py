@@ -40,7 +40,7 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 # --- fixtures -------------------------------------------------------------------------------
 
 
-def prepare_fixtures(readers: int, students: int) -> list[str]:
+def prepare_fixtures(readers: int, students: int, mode: str = "toggle") -> list[str]:
     """Readers bench-r-000.., students with one card each; returns the card UIDs."""
     clear_bench_events()
     room, _ = Room.objects.get_or_create(code=ROOM_CODE, defaults={"name": "Benchmark"})
@@ -49,7 +49,7 @@ def prepare_fixtures(readers: int, students: int) -> list[str]:
     for i in range(readers):
         Reader.objects.update_or_create(
             device_id=f"{READER_PREFIX}-{i:03d}",
-            defaults={"room": room, "mode": "toggle", "enabled": True, "debounce_s": 5},
+            defaults={"room": room, "mode": mode, "enabled": True, "debounce_s": 5},
         )
     uids = []
     for i in range(students):

@@ -73,6 +73,13 @@ class Command(BaseCommand):
             help="also run the full-speed stream with this many events per message (readers "
             "replaying their offline buffers); 0 skips it",
         )
+        parser.add_argument(
+            "--reader-mode",
+            choices=["toggle", "pir", "in", "out"],
+            default="toggle",
+            help="how the readers tell in from out (default toggle; pir also orders each "
+            "tap by the motion around it, which reads the events near every new one)",
+        )
         parser.add_argument("--baseline-events", type=int, default=3000)
         parser.add_argument("--batch-size", type=int, default=settings.INGEST_BATCH_SIZE)
         parser.add_argument("--batch-ms", type=int, default=settings.INGEST_BATCH_MS)
@@ -105,7 +112,7 @@ class Command(BaseCommand):
         say(f"broker {url}, database {settings.DATABASES['default']['ENGINE'].split('.')[-1]}")
         # Readers 0.. for the live stream, then the replay's, then the steady stream's.
         total_readers = 2 * readers + int(o["latency_readers"])
-        uids = bench.prepare_fixtures(total_readers, int(o["students"]))
+        uids = bench.prepare_fixtures(total_readers, int(o["students"]), str(o["reader_mode"]))
         stream = bench.Stream(
             url,
             prefix,
@@ -122,6 +129,7 @@ class Command(BaseCommand):
         pipeline.start()
         say(
             f"pipeline, {workers} ingest process{'es' if workers > 1 else ''}, "
+            f"{o['reader_mode']} readers, "
             f"{events} events from {readers} readers at full speed, "
             f"{100 * stream.rfid_share:.0f}% card taps, "
             + (
