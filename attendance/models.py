@@ -444,8 +444,8 @@ class EngineCursor(models.Model):
     """How far a time-driven judgement of the engine has got (one row per judgement).
 
     The multi-card pass judges live taps once every event near them has arrived; its row
-    says up to which tap time that is done, and its row lock keeps two ingest workers (and
-    a batch re-judging after a late event) from judging the same taps at once.
+    says up to which tap time that is done, and its row lock keeps two ingest workers from
+    judging at once.
     """
 
     name = models.CharField(max_length=64, unique=True)

@@ -20,7 +20,7 @@ from attendance import live
 from attendance.engine.ble import apply_ble
 from attendance.engine.crowd import ask_to_rejudge, judge_settled_slice
 from attendance.engine.days import local_day
-from attendance.engine.doors import Move, replay_student_days
+from attendance.engine.doors import Move, lock_students, replay_student_days
 from attendance.engine.loading import (
     Neighbourhood,
     StoredTap,
@@ -111,7 +111,6 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
             answers[(e.sender, e.event_id)] = TapAnswer(
                 e.event_id, verdict.result, verdict.dir, cards[e.uid].display
             )
-    ask_to_rejudge(((e.sender, e.ts) for e in door_events), timezone.now())
     changes = recompute_records(
         door.record_pairs, now, _cause(events, door.late_students), revising=door.late_students
     )
@@ -122,6 +121,17 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
     if reports or accepted:
         apply_ble(reports + moments_of_taps(accepted), now, _cause(events, set()))
     return answers
+
+
+def request_rejudging(events: Sequence[RawEvent]) -> None:
+    """Ask the pass to judge again, for several cards at one door, the taps near those of
+    these newly stored events that arrived late. Call as the last thing in the transaction
+    that stored them, just before it commits: whether an event is late is decided by the
+    clock, and the pass must not have moved past its neighbours between that decision and
+    the commit (see attendance.engine.crowd)."""
+    door = [(e.sender, e.ts) for e in events if e.sender_kind == SenderKind.DEVICE]
+    if door:
+        ask_to_rejudge(door, timezone.now())
 
 
 def _earliest(
@@ -230,6 +240,9 @@ def settle_door_taps(now: datetime | None = None) -> bool:
     with one_batch(), transaction.atomic():
         judged = judge_settled_slice(now)
         if judged.pairs:
+            # A batch may be replaying these students' days: wait for it (the batch locks
+            # them too, in the same order), then recompute from what it committed.
+            lock_students({student for _, student in judged.pairs})
             _publish([], recompute_records(judged.pairs, now, "taps judged at the door"))
     return judged.behind
 
@@ -288,5 +301,6 @@ __all__ = [
     "periodic_tick",
     "recompute_course",
     "recompute_students",
+    "request_rejudging",
     "settle_door_taps",
 ]

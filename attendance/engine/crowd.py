@@ -5,13 +5,18 @@ an event at t can change the findings of taps within 2 * window of t. All judgin
 by one pass at a time, in short slices the ingest runs between its batches (the cursor
 row's lock, taken with SKIP LOCKED, makes the other workers skip their turn):
 
-- Live taps are judged once, when they are SETTLE_DELAY old: by then every event near
-  them has arrived and been committed, whichever worker took it, and each event is read
-  once. Judging in every batch instead reloaded a busy door's last 40 seconds with each
-  new event, and could miss the other worker's events not yet committed.
-- An event that arrives late (a reader replaying its buffer) may change taps already
-  judged. Its batch writes a re-judge request for the windows around it, in the same
-  transaction as the event; the pass takes requests before moving its cursor on.
+- Live taps are judged once, when they are SETTLE_DELAY old, from what is committed by
+  then; each event is read once. Judging in every batch instead reloaded a busy door's
+  last 40 seconds with each new event, and could miss the other worker's events not yet
+  committed.
+- An event that may change taps the pass has already judged (late: a reader replaying
+  its buffer, or an ingest that fell behind) leaves a re-judge request for the windows
+  around it, committed with the event; the pass takes requests in turn with moving its
+  cursor on. Lateness is decided by the clock as the last thing before the batch
+  commits: an event is late if it is LATE_EVENT_AGE old. The pass judges only taps that
+  are SETTLE_DELAY old, so an event missed by both would have to take longer than the
+  10 s spare between that decision and its commit (or the ingest hosts' clocks differ by
+  that much).
 """
 
 from __future__ import annotations
@@ -55,8 +60,9 @@ T = TypeVar("T")
 # A live tap is judged by the pass once it is this old. Readers publish as they see; this
 # leaves 2 windows for the events after the tap and 20 s for them to arrive and commit.
 SETTLE_DELAY = timedelta(seconds=30)
-# An event at least this old when its batch is judged may touch a tap a pass has judged
-# (the pass stays SETTLE_DELAY behind the clock; 10 s spare covers a slow batch).
+# An event at least this old just before its batch commits may touch a tap a pass has
+# judged (the pass stays SETTLE_DELAY behind the clock; 10 s spare covers the commit and
+# clock differences between ingest hosts).
 LATE_EVENT_AGE = SETTLE_DELAY - 2 * MULTI_CARD_WINDOW - timedelta(seconds=10)
 # A slice judges about this many taps at most (with every tap at the last one's moment):
 # the ingest runs slices between its batches, so each must be a short pause.
@@ -65,6 +71,9 @@ SLICE_REQUESTS = 100  # re-judge requests a slice takes (each a window on one re
 # The first pass on a new database starts this far back; older taps were judged as late.
 FIRST_PASS_LOOKBACK = timedelta(minutes=10)
 CURSOR = "multi_card"
+# Slices take turns between re-judge requests and moving the cursor on, so that neither a
+# flood of late events nor a cursor far behind holds up the other.
+_requests_turn = False
 
 
 @dataclass(frozen=True)
@@ -74,16 +83,23 @@ class Slice:
 
 
 def judge_settled_slice(now: datetime) -> Slice:
-    """One slice of the pass: judge the next settled taps after the cursor. Call inside a
-    transaction. Judges nothing if another worker's pass (or a late batch) holds the
-    cursor."""
+    """One slice of the pass: the next re-judge requests, or the next settled taps after
+    the cursor. Call inside a transaction. Judges nothing if another worker's pass holds
+    the cursor."""
     cursor = _cursor(now)
     if cursor is None:
         return Slice(set(), behind=False)
-    requests = list(RejudgeRequest.objects.order_by("id")[:SLICE_REQUESTS])
-    if requests:
-        return _rejudge_requested(requests, up_to=cursor.position)
-    lo, settled = cursor.position, now - SETTLE_DELAY
+    # A request whose window lies wholly after the cursor names only taps the cursor has
+    # yet to reach, and its event is committed with it: the cursor will see the event.
+    RejudgeRequest.objects.filter(lo__gt=cursor.position).delete()
+    settled = now - SETTLE_DELAY
+    global _requests_turn
+    _requests_turn = not _requests_turn
+    if _requests_turn or cursor.position >= settled:
+        requests = list(RejudgeRequest.objects.order_by("id")[:SLICE_REQUESTS])
+        if requests:
+            return _rejudge_requested(requests, up_to=cursor.position)
+    lo = cursor.position
     if settled <= lo:
         return Slice(set(), behind=False)
     last = nth_tap_moment(lo, settled, SLICE_TAPS)
@@ -97,14 +113,14 @@ def judge_settled_slice(now: datetime) -> Slice:
         around = windows_around(((t.sender, t.ts) for t in crowded), 2 * window, 2 * window)
         pairs = _judge(crowded, taps, motions_near(around))
     EngineCursor.objects.filter(pk=cursor.pk).update(position=hi, updated_at=now)
-    return Slice(pairs, behind=hi < settled)
+    return Slice(pairs, behind=hi < settled or RejudgeRequest.objects.exists())
 
 
 def ask_to_rejudge(events: Iterable[tuple[str, datetime]], now: datetime) -> int:
     """Ask the pass to judge again the taps near those of a batch's (reader, moment) events
-    that are late: old enough that the pass may have judged taps they change. Call in the
-    batch's transaction: the pass sees the request and the events together. Returns how
-    many requests were written."""
+    that are late: old enough that the pass may have judged taps they change. Call last in
+    the batch's transaction: the pass sees the request and the events together. Returns
+    how many requests were written."""
     late = [(sender, at) for sender, at in events if at <= now - LATE_EVENT_AGE]
     if not late:
         return 0
@@ -162,8 +178,9 @@ def rejudge_multi_card(
 
 
 def _cursor(now: datetime) -> EngineCursor | None:
-    """The pass's cursor row, locked for this transaction; None if another pass or a late
-    batch holds it (this pass then skips its turn)."""
+    """The pass's cursor row, locked for this transaction; None if another worker's pass
+    holds it (this one then skips its turn). A database without SKIP LOCKED (MariaDB
+    before 10.6) waits for it instead."""
     skip = connection.features.has_select_for_update_skip_locked
     cursor = EngineCursor.objects.select_for_update(skip_locked=skip).filter(name=CURSOR).first()
     if cursor is not None:
@@ -175,7 +192,8 @@ def _cursor(now: datetime) -> EngineCursor | None:
 
 
 def _create_cursor(now: datetime) -> None:
-    """Where the first pass starts; older taps were judged as late events."""
+    """Where the first pass on a database starts (taps before it are judged only if a
+    late event asks for it)."""
     start = now - SETTLE_DELAY - FIRST_PASS_LOOKBACK
     EngineCursor.objects.bulk_create(
         [EngineCursor(name=CURSOR, position=start)], ignore_conflicts=True

@@ -9,6 +9,7 @@ visits. Queries are per batch, never per event.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -95,10 +96,7 @@ def replay_student_days(
     since = student_days if isinstance(student_days, dict) else dict.fromkeys(student_days)
     students = sorted({s for s, _ in since})
     # Serialise workers on the same students: the replay reads then writes their day.
-    # (In id order: every worker locks in the same order.)
-    list(
-        Student.objects.select_for_update().filter(id__in=students).order_by("id").values_list("id")
-    )
+    lock_students(students)
     cards = cards_of_students(students)
     days = {d for _, d in since}
     stored = taps_of_cards_on_days(cards, days)
@@ -147,6 +145,18 @@ def replay_student_days(
         IMPOSSIBLE_TRAVEL, findings_by_day, rooms, sessions
     )
     return outcome
+
+
+def lock_students(student_ids: Iterable[int]) -> None:
+    """Lock these students' rows until the transaction ends, in id order (every worker
+    locks in the same order). Whoever rewrites a student's visits or records holds it;
+    reads after it see what the previous holder committed (READ COMMITTED)."""
+    list(
+        Student.objects.select_for_update()
+        .filter(id__in=set(student_ids))
+        .order_by("id")
+        .values_list("id")
+    )
 
 
 def _from(day_taps: list[Tap], moment: datetime | None) -> list[Tap]:

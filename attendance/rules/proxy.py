@@ -46,7 +46,8 @@ def multi_card_findings(
 
     People are counted from the motion sensors: the larger of the outer and inner motion
     counts around the group. No motion at all is no evidence either way (no flag).
-    `about` names the taps to judge; `taps` and `motions` must cover `2 * window` around them.
+    `about` names the taps to judge; `taps` must cover `window` around them and `motions`
+    `2 * window`.
     """
     findings = []
     # Sorted once, then each tap's group and the motion around it are bisected slices:

@@ -88,6 +88,7 @@ def apply_batch(batch: Sequence[RawEvent]) -> dict[str, str]:
         fresh = {(e.sender, e.event_id): e for e in batch if (e.sender, e.event_id) not in held}
         RawEvent.objects.bulk_create(list(fresh.values()))
         answers = services.apply_new_events(list(fresh.values()))
+        services.request_rejudging(list(fresh.values()))
     settle(timezone.now())
     return {event_id: _answer(a) for (_, event_id), a in answers.items()}
 

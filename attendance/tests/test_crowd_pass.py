@@ -1,5 +1,5 @@
-"""Several cards at one door, judged live: by the tick's pass once the taps have settled,
-at once by the batch when an event arrives after the pass has judged its neighbours."""
+"""Several cards at one door, judged live: by the pass the ingest runs between batches once
+the taps have settled, and again when a late event asks for its judged neighbours."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from attendance import services
 from attendance.engine import crowd
@@ -62,8 +63,10 @@ def test_live_taps_are_judged_by_the_pass_once_they_have_settled(math: None) -> 
     settle(START + SETTLE_DELAY + timedelta(seconds=3))
     assert flagged() == ["S1001", "S1002"]
     assert AttendanceRecord.objects.get(student__number="S1001").flags == ["multi_card_one_motion"]
-    settle(START + SETTLE_DELAY + timedelta(seconds=8))
-    assert flagged() == ["S1001", "S1002"]  # judged once, not again and again
+    with CaptureQueriesContext(connection) as later:
+        settle(START + SETTLE_DELAY + timedelta(seconds=8))
+    assert flagged() == ["S1001", "S1002"]
+    assert not any("proxyflag" in q["sql"] for q in later.captured_queries)  # judged once
 
 
 @pytest.mark.django_db
@@ -165,3 +168,31 @@ def test_only_late_events_ask_for_a_rejudging_one_window_per_reader_stretch(math
         ("door-b204", START + timedelta(minutes=2) - reach, START + timedelta(minutes=2) + reach),
         ("pir-b210", START - reach, START + reach),
     ]
+
+
+@pytest.mark.django_db
+def test_a_request_wholly_after_the_cursor_is_dropped_unjudged(math: None) -> None:
+    EngineCursor.objects.create(name=CURSOR, position=START)
+    RejudgeRequest.objects.create(reader="door-b204", lo=START + timedelta(seconds=1),
+                                  hi=START + timedelta(seconds=20))  # fmt: skip
+    kept = RejudgeRequest.objects.create(reader="door-b204", lo=START - timedelta(seconds=5),
+                                         hi=START + timedelta(seconds=5))  # fmt: skip
+    with transaction.atomic():
+        judge_settled_slice(START + SETTLE_DELAY)  # caught up: this slice takes requests
+    assert not RejudgeRequest.objects.exists()
+    assert kept.pk is not None
+
+
+@pytest.mark.django_db
+def test_requests_and_the_cursor_take_turns(math: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(crowd, "SLICE_REQUESTS", 1)
+    EngineCursor.objects.create(name=CURSOR, position=START - timedelta(minutes=5))
+    for n in range(4):
+        moment = START - timedelta(minutes=10 + n)
+        RejudgeRequest.objects.create(reader="door-b204", lo=moment, hi=moment)
+    for _ in range(2):
+        with transaction.atomic():
+            assert judge_settled_slice(START + SETTLE_DELAY).behind
+    # One slice took a request, the other moved the cursor, whichever went first.
+    assert EngineCursor.objects.get().position == START
+    assert RejudgeRequest.objects.count() == 3

@@ -42,6 +42,7 @@ BACKOFF_MAX_S = 30.0
 # Settled door taps are judged in short slices between batches, one a second while caught
 # up, back to back (still between batches) while behind.
 SETTLE_EVERY_S = 1.0
+SETTLE_RETRY_S = 5.0  # after a slice failed for a reason other than the database
 # Errors that mean "the database is not there right now", not "this input is bad".
 _DB_UNAVAILABLE = (OperationalError, InterfaceError)
 
@@ -202,12 +203,19 @@ class IngestLoop:
             _reset_db_connection()
 
     def settle(self) -> None:
+        """One slice of judging settled door taps. It never stops the loop: a failure is
+        logged and the slice tried again later (slices alternate between re-judge requests
+        and the cursor, so one that keeps failing does not hold up the other)."""
         behind = False
         try:
             behind = engine.settle_door_taps(timezone.now())
         except DatabaseError as exc:
             log.error("judging settled door taps failed (%s); trying again shortly", exc)
             _reset_db_connection()
+        except Exception:
+            log.exception("judging settled door taps failed; trying again in %ss", SETTLE_RETRY_S)
+            self._next_settle = time.monotonic() + SETTLE_RETRY_S
+            return
         self._next_settle = time.monotonic() + (0 if behind else SETTLE_EVERY_S)
 
     def _record_state(self, now: datetime, stopped: bool = False) -> None:

@@ -130,6 +130,7 @@ def _handle_batch(messages: Sequence[Message], prefix: str) -> BatchOutcome:
         mark_readers_seen(plan.readers_seen, now)
         if plan.phones_seen:
             Phone.objects.filter(phone_id__in=plan.phones_seen).update(last_seen=now)
+        engine.request_rejudging(new_events)  # last: lateness is judged just before commit
     outcome.new_keys = [_key(e) for e in new_events]
     outcome.duplicates = len(duplicate_keys)
     outcome.acks = _answers(plan.answers, answers, duplicate_keys, prefix)

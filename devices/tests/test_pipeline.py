@@ -236,3 +236,14 @@ def test_a_busy_reader_is_marked_seen_once_in_a_while_not_by_every_batch(door, m
     clock[0] += readers.SEEN_EVERY_S
     readers.mark_readers_seen({"door-1"}, first + timedelta(seconds=9))
     assert Reader.objects.get().last_seen == first + timedelta(seconds=9)
+
+
+def test_a_late_tap_leaves_a_rejudge_request_with_its_batch(door):
+    from attendance.models import RejudgeRequest
+
+    run(events_message("door-1", tap("late-1")))  # TS is long past
+    request = RejudgeRequest.objects.get()
+    assert request.reader == "door-1"
+    assert request.lo < RawEvent.objects.get().ts < request.hi
+    run(events_message("door-1", tap("now-1", ts=int(timezone.now().timestamp() * 1000))))
+    assert RejudgeRequest.objects.count() == 1  # a live tap leaves it to the pass
