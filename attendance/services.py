@@ -19,7 +19,7 @@ from django.utils import timezone
 from attendance import live
 from attendance.engine.ble import apply_ble
 from attendance.engine.crowd import ask_to_rejudge, judge_settled_slice
-from attendance.engine.days import local_day
+from attendance.engine.days import local_day, merge_ranges
 from attendance.engine.doors import Move, lock_students, replay_student_days
 from attendance.engine.loading import (
     Neighbourhood,
@@ -142,15 +142,17 @@ def _earliest(
 
 
 def _pir_windows(door_events: Sequence[RawEvent]) -> dict[str, list[tuple[datetime, datetime]]]:
-    """Around new events on PIR readers, what direction needs: motion may turn the taps
-    within a PIR window of it, and each of those is read from the motion around it."""
+    """Around new events on PIR readers, what direction needs: a new tap is read from the
+    motion within a PIR window of it; new motion may turn the taps within a PIR window of
+    it, each read from the motion around it. A `clear` event changes nothing."""
     readers = readers_by_device({e.sender for e in door_events})
-    on_pir = [
-        (e.sender, e.ts)
-        for e in door_events
-        if e.sender in readers and readers[e.sender].mode == "pir"
-    ]
-    return windows_around(on_pir, 2 * PIR_ORDER_WINDOW, 2 * PIR_ORDER_WINDOW)
+    on_pir = [e for e in door_events if e.sender in readers and readers[e.sender].mode == "pir"]
+    taps = [(e.sender, e.ts) for e in on_pir if e.type == EventType.RFID]
+    seen = [(e.sender, e.ts) for e in on_pir if _motion_of(e) is not None]
+    windows = windows_around(taps, PIR_ORDER_WINDOW, PIR_ORDER_WINDOW)
+    for sender, ranges in windows_around(seen, 2 * PIR_ORDER_WINDOW, 2 * PIR_ORDER_WINDOW).items():
+        windows[sender] = merge_ranges(windows.get(sender, []) + ranges)
+    return windows
 
 
 def _days_revised_by_motion(

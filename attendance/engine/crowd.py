@@ -31,7 +31,7 @@ from typing import TypeVar
 from django.db import connection
 
 from attendance.engine import flags as flag_store
-from attendance.engine.days import local_day
+from attendance.engine.days import local_day, merge_ranges
 from attendance.engine.loading import (
     StoredTap,
     cards_by_uid,
@@ -137,25 +137,13 @@ def ask_to_rejudge(events: Iterable[tuple[str, datetime]], now: datetime) -> int
 def _rejudge_requested(requests: list[RejudgeRequest], up_to: datetime) -> Slice:
     """Judge again the taps (up to the cursor; the pass judges later ones anyway) that the
     requests name, then drop the requests."""
-    per_reader: dict[str, list[datetime]] = defaultdict(list)
+    per_reader: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
     for r in requests:
-        per_reader[r.reader] += [r.lo, r.hi]
-    windows = {reader: merged_ranges_of_pairs(moments) for reader, moments in per_reader.items()}
+        per_reader[r.reader].append((r.lo, r.hi))
+    windows = {reader: merge_ranges(ranges) for reader, ranges in per_reader.items()}
     pairs = rejudge_multi_card(windows, up_to)
     RejudgeRequest.objects.filter(id__in=[r.id for r in requests]).delete()
     return Slice(pairs, behind=True)  # more requests, or the cursor's own work, may wait
-
-
-def merged_ranges_of_pairs(bounds: list[datetime]) -> list[tuple[datetime, datetime]]:
-    """[lo, hi, lo, hi, ...] -> the ranges, overlapping ones merged."""
-    ranges = sorted(zip(bounds[::2], bounds[1::2], strict=True))
-    merged: list[tuple[datetime, datetime]] = []
-    for lo, hi in ranges:
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
 
 
 def rejudge_multi_card(

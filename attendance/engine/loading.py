@@ -261,11 +261,13 @@ def _door_rows(windows: dict[str, list[tuple[datetime, datetime]]]) -> list[Door
         "JSON_VALUE(payload, '$.dir'), JSON_VALUE(payload, '$.sensor'), "
         "JSON_VALUE(payload, '$.state') "
         f"FROM {connection.ops.quote_name(RawEvent._meta.db_table)} "
-        f"WHERE sender_kind = %s AND type IN (%s, %s) AND ({' OR '.join(clauses)}) "
+        f"WHERE sender_kind = %s AND ({' OR '.join(clauses)}) "
+        # Taps, and motion that saw someone (`clear` events say nothing about order).
+        "AND (type = %s OR (type = %s AND JSON_VALUE(payload, '$.state') IN ('1', 'true'))) "
         "ORDER BY ts, id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [SenderKind.DEVICE, EventType.RFID, EventType.PIR, *params])
+        cursor.execute(sql, [SenderKind.DEVICE, *params, EventType.RFID, EventType.PIR])
         found = cursor.fetchall()
     rows = []
     for s, e, k, u, us, d, sensor, state in found:
