@@ -65,6 +65,7 @@ def prepare_fixtures(readers: int, students: int, mode: str = "toggle") -> list[
 
 def clear_bench_events() -> None:
     RawEvent.objects.filter(sender__startswith=READER_PREFIX).delete()
+    RejudgeRequest.objects.filter(reader__startswith=READER_PREFIX).delete()
 
 
 def stored_count(run: str) -> int:

@@ -39,6 +39,7 @@ def test_bench_ingest_prints_its_figures_and_the_pipeline_loses_nothing(procdb) 
         "--latency-seconds=2",
         "--latency-readers=4",
         "--baseline-events=60",
+        "--reader-mode=pir",
         MQTT_TOPIC_PREFIX="zt-bench",
         LOG_LEVEL="WARNING",
     )
@@ -52,5 +53,9 @@ def test_bench_ingest_prints_its_figures_and_the_pipeline_loses_nothing(procdb) 
     answered, taps = steady.split("; ")[1].split(" ")[0].split("/")
     assert answered == taps and int(taps) > 0, steady
     assert "accepted" in steady
+    # The backlog's taps were late: their neighbours were re-judged, and it says when.
+    rejudged = [line for line in lines if "re-judged for several cards" in line]
+    assert len(rejudged) == 2 and all("after the last commit" in line for line in rejudged), out
+    assert "pir readers" in out
     # The bench cleans up after itself: no benchmark events are left behind.
     assert procdb.scalar("SELECT COUNT(*) FROM devices_rawevent") == 0
