@@ -39,8 +39,9 @@ BACKOFF_MIN_S = 0.5
 # INGEST_BATCH_MS would only add latency.
 IDLE_GAP_S = 0.003
 BACKOFF_MAX_S = 30.0
-# Settled door taps are judged in short slices between batches, one a second while caught
-# up, back to back (still between batches) while behind.
+# Settled door taps are judged in short slices between batches: one a second while caught
+# up or while messages wait (batches first: a reader is waiting for its answer), back to
+# back while behind and the inbox is empty.
 SETTLE_EVERY_S = 1.0
 SETTLE_RETRY_S = 5.0  # after a slice failed for a reason other than the database
 # Errors that mean "the database is not there right now", not "this input is bad".
@@ -78,6 +79,7 @@ class IngestLoop:
         self._stop = threading.Event()
         self._next_tick = 0.0
         self._next_settle = 0.0
+        self._last_settle = 0.0
         self._started_at = timezone.now()
         self._in_hand: list[Inbound] = []
         self.totals = {"stored": 0, "duplicates": 0, "rejected": 0}
@@ -106,9 +108,12 @@ class IngestLoop:
         batch = self._collect(0 if settling_due else wait_s)
         if batch:
             self.process(batch)
-        if time.monotonic() >= self._next_tick:
+        moment = time.monotonic()
+        if moment >= self._next_tick:
             self.tick()
-        elif time.monotonic() >= self._next_settle:
+        elif moment >= self._next_settle and (
+            self.inbox.empty() or moment >= self._last_settle + SETTLE_EVERY_S
+        ):
             self.settle()
         return len(batch)
 
@@ -207,6 +212,7 @@ class IngestLoop:
         logged and the slice tried again later (slices alternate between re-judge requests
         and the cursor, so one that keeps failing does not hold up the other)."""
         behind = False
+        self._last_settle = time.monotonic()
         try:
             behind = engine.settle_door_taps(timezone.now())
         except DatabaseError as exc:

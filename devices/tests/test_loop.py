@@ -141,9 +141,18 @@ def test_between_batches_the_loop_judges_settled_taps_slice_by_slice(door, loop,
 
     monkeypatch.setattr(services, "settle_door_taps", slice_of_work)
     loop._next_tick = float("inf")  # only the settling is due
-    for _ in range(3):
+    for _ in range(2):
         loop.run_once(wait_s=0)
-    assert len(calls) == 3  # behind: the next slice follows the next batch at once
+    assert len(calls) == 2  # behind and idle: slice after slice
+    for mid in range(1, 4):
+        loop.inbox.put(inbound(json.dumps(tap(f"w-{mid}")).encode(), mid))
+    loop.config.batch_size = 1
+    loop.run_once(wait_s=0)
+    assert len(calls) == 2  # behind, but messages wait: batches first
+    loop._last_settle -= loop_module.SETTLE_EVERY_S
+    loop.run_once(wait_s=0)
+    assert len(calls) == 3  # ...and a slice at least once a second all the same
+    loop.inbox.queue.clear()
     loop.run_once(wait_s=0)
     assert len(calls) == 3  # caught up: the next one waits a second
 
