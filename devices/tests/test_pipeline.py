@@ -247,3 +247,28 @@ def test_a_late_tap_leaves_a_rejudge_request_with_its_batch(door):
     assert request.lo < RawEvent.objects.get().ts < request.hi
     run(events_message("door-1", tap("now-1", ts=int(timezone.now().timestamp() * 1000))))
     assert RejudgeRequest.objects.count() == 1  # a live tap leaves it to the pass
+
+
+def test_event_ids_differing_only_in_case_or_trailing_space_are_different_events(door):
+    outcome = run(
+        events_message(
+            "door-1",
+            [
+                {"id": "17-a", "type": "pir", "sensor": "inner", "state": 1},
+                {"id": "17-A", "type": "pir", "sensor": "inner", "state": 1},
+                {"id": "x", "type": "pir", "sensor": "inner", "state": 0},
+                {"id": "x ", "type": "pir", "sensor": "inner", "state": 0},
+            ],
+        )
+    )
+    assert outcome.stored == 4 and outcome.duplicates == 0
+    assert sorted(RawEvent.objects.values_list("event_id", flat=True)) == [
+        "17-A",
+        "17-a",
+        "x",
+        "x ",
+    ]
+    again = run(
+        events_message("door-1", {"id": "17-A", "type": "pir", "sensor": "inner", "state": 1})
+    )
+    assert again.stored == 0 and again.duplicates == 1
