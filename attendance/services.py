@@ -19,7 +19,7 @@ from django.utils import timezone
 from attendance import live
 from attendance.engine.ble import apply_ble
 from attendance.engine.crowd import ask_to_rejudge, judge_settled_slice
-from attendance.engine.days import local_day, merge_ranges
+from attendance.engine.days import local_day
 from attendance.engine.doors import Move, lock_students, replay_student_days
 from attendance.engine.loading import (
     Neighbourhood,
@@ -37,6 +37,7 @@ from attendance.engine.tick import close_due_visits, finalise_ended_sessions
 from attendance.models import ClassSession, Enrolment
 from attendance.rules.door import PIR_ORDER_WINDOW, Motion, direction_from_pir
 from attendance.rules.evidence import EventKey
+from attendance.rules.records import merged_spans
 from beacons.services import moments_of_taps, phone_moments, silent_phone_moments
 from devices.models import EventType, RawEvent, SenderKind
 
@@ -151,7 +152,7 @@ def _pir_windows(door_events: Sequence[RawEvent]) -> dict[str, list[tuple[dateti
     seen = [(e.sender, e.ts) for e in on_pir if _motion_of(e) is not None]
     windows = windows_around(taps, PIR_ORDER_WINDOW, PIR_ORDER_WINDOW)
     for sender, ranges in windows_around(seen, 2 * PIR_ORDER_WINDOW, 2 * PIR_ORDER_WINDOW).items():
-        windows[sender] = merge_ranges(windows.get(sender, []) + ranges)
+        windows[sender] = merged_spans(windows.get(sender, []) + ranges)
     return windows
 
 

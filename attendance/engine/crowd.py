@@ -31,7 +31,7 @@ from typing import TypeVar
 from django.db import connection
 
 from attendance.engine import flags as flag_store
-from attendance.engine.days import local_day, merge_ranges
+from attendance.engine.days import local_day
 from attendance.engine.loading import (
     StoredTap,
     cards_by_uid,
@@ -53,6 +53,7 @@ from attendance.rules.proxy import (
     ReaderTap,
     multi_card_findings,
 )
+from attendance.rules.records import merged_spans
 
 Pair = tuple[int, int]
 T = TypeVar("T")
@@ -140,7 +141,7 @@ def _rejudge_requested(requests: list[RejudgeRequest], up_to: datetime) -> Slice
     per_reader: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
     for r in requests:
         per_reader[r.reader].append((r.lo, r.hi))
-    windows = {reader: merge_ranges(ranges) for reader, ranges in per_reader.items()}
+    windows = {reader: merged_spans(ranges) for reader, ranges in per_reader.items()}
     pairs = rejudge_multi_card(windows, up_to)
     RejudgeRequest.objects.filter(id__in=[r.id for r in requests]).delete()
     return Slice(pairs, behind=True)  # more requests, or the cursor's own work, may wait

@@ -31,14 +31,3 @@ def merged_ranges(
         else:
             ranges.append((lo, hi))
     return ranges
-
-
-def merge_ranges(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    """The same ranges, overlapping ones merged, in order."""
-    merged: list[tuple[datetime, datetime]] = []
-    for lo, hi in sorted(ranges):
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged

@@ -21,7 +21,8 @@ from attendance.rules.evidence import RecordOutcome, SessionInfo, VisitSpan
 TAP_SOURCES = frozenset({"door", "manual"})
 
 
-def _merged(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+def merged_spans(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The same spans, overlapping ones merged, in order."""
     merged: list[tuple[datetime, datetime]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:
@@ -41,7 +42,7 @@ def _clipped(
         # An open visit that began this instant is already presence (it has no length yet).
         if start < end or (start == end and visit.left_at is None):
             spans.append((start, end))
-    return _merged(spans)
+    return merged_spans(spans)
 
 
 def compute_record(
