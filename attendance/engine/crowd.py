@@ -69,7 +69,7 @@ LATE_EVENT_AGE = SETTLE_DELAY - 2 * MULTI_CARD_WINDOW - timedelta(seconds=10)
 # the ingest runs slices between its batches, so each must be a short pause.
 SLICE_TAPS = 300
 SLICE_REQUESTS = 100  # re-judge requests a slice takes (each a window on one reader)
-# The first pass on a new database starts this far back; older taps were judged as late.
+# The first pass on a new database starts this far back.
 FIRST_PASS_LOOKBACK = timedelta(minutes=10)
 CURSOR = "multi_card"
 # Slices take turns between re-judge requests and moving the cursor on, so that neither a
@@ -192,8 +192,8 @@ def _create_cursor(now: datetime) -> None:
 def _judge(
     crowded: list[StoredTap], taps: list[StoredTap], motions: dict[str, list[Motion]]
 ) -> set[Pair]:
-    """Judge the crowded taps from `taps` and `motions` (covering 2 windows around each of
-    them) and replace their findings; the record pairs touched."""
+    """Judge the crowded taps from `taps` (covering a window around each of them) and
+    `motions` (two windows) and replace their findings; the record pairs touched."""
     if not crowded:
         return set()  # no tap has another card near it: nothing can be flagged or unflagged
     window = MULTI_CARD_WINDOW
