@@ -29,11 +29,19 @@ def test_bench_batches_prints_the_cost_of_a_batch(db):
     assert not RawEvent.objects.exists()
 
 
-def test_a_backlog_leaves_requests_for_the_pass(db):
+def test_a_backlog_leaves_requests_for_the_pass(db, monkeypatch):
+    from attendance.models import RejudgeRequest
+    from devices.mqtt import bench
+
+    monkeypatch.setattr(bench, "clear_bench_events", lambda: None)  # keep what it stored
     out = StringIO()
     call_command(
         "bench_batches", "--events=60", "--readers=3", "--students=5", "--batch=20",
         "--gap-ms=1000", stdout=out, stderr=StringIO(),
     )  # fmt: skip
     assert "a backlog 1000 ms apart" in out.getvalue()
-    assert "attendance_rejudgerequest" in out.getvalue()  # late events asked for re-judging
+    assert RawEvent.objects.count() == 60
+    # Its events were late: each reader's stretch asked the pass to judge it again.
+    assert set(RejudgeRequest.objects.values_list("reader", flat=True)) == {
+        "bench-r-000", "bench-r-001", "bench-r-002",
+    }  # fmt: skip
