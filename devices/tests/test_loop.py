@@ -158,14 +158,15 @@ def test_between_batches_the_loop_judges_settled_taps_slice_by_slice(door, loop,
 
 
 @pytest.mark.parametrize(
-    ("error", "pause"),
+    ("error", "pause", "said"),
     [
-        (OperationalError(2013, "Lost connection"), loop_module.SETTLE_EVERY_S),
-        (KeyError("a bug in the pass"), loop_module.SETTLE_RETRY_S),
+        (OperationalError(2013, "Lost connection"), loop_module.SETTLE_EVERY_S, "failed"),
+        (OperationalError(1213, "Deadlock found"), loop_module.SETTLE_EVERY_S, "lock conflict"),
+        (KeyError("a bug in the pass"), loop_module.SETTLE_RETRY_S, "failed"),
     ],
 )
 def test_a_failing_slice_is_logged_and_the_loop_goes_on(
-    door, loop, monkeypatch, caplog, error, pause
+    door, loop, monkeypatch, caplog, error, pause, said
 ):
     def fail(now):
         raise error
@@ -174,5 +175,5 @@ def test_a_failing_slice_is_logged_and_the_loop_goes_on(
     loop._next_tick = float("inf")
     before = time.monotonic()
     loop.run_once(wait_s=0)  # does not raise
-    assert "judging settled door taps failed" in caplog.text
+    assert "judging settled door taps" in caplog.text and said in caplog.text
     assert loop._next_settle >= before + pause
