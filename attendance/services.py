@@ -26,6 +26,7 @@ from attendance.engine.loading import (
     StoredTap,
     cards_by_uid,
     cards_of_students,
+    is_motion,
     neighbourhood,
     one_batch,
     readers_by_device,
@@ -194,7 +195,7 @@ def _days_revised_by_motion(
 def _motion_of(event: RawEvent) -> tuple[str, str, datetime] | None:
     """(reader, sensor, moment) of a PIR event that saw someone; None for `clear`."""
     payload = event.payload if isinstance(event.payload, dict) else {}
-    if payload.get("sensor") in ("outer", "inner") and payload.get("state") in (1, True):
+    if is_motion(payload.get("sensor"), payload.get("state")):
         return (event.sender, payload["sensor"], event.ts)
     return None
 

@@ -142,13 +142,13 @@ def _rejudge_requested(requests: list[RejudgeRequest], up_to: datetime) -> Slice
     for r in requests:
         per_reader[r.reader].append((r.lo, r.hi))
     windows = {reader: merged_spans(ranges) for reader, ranges in per_reader.items()}
-    pairs = rejudge_multi_card(windows, up_to)
+    pairs = _rejudge_windows(windows, up_to)
     RejudgeRequest.objects.filter(id__in=[r.id for r in requests]).delete()
     return Slice(pairs, behind=True)  # more requests, or the cursor's own work, may wait
 
 
-def rejudge_multi_card(
-    windows: dict[str, list[tuple[datetime, datetime]]], up_to: datetime | None = None
+def _rejudge_windows(
+    windows: dict[str, list[tuple[datetime, datetime]]], up_to: datetime
 ) -> set[Pair]:
     """Judge again the taps (up to `up_to`) within these windows per reader."""
     window = MULTI_CARD_WINDOW
@@ -160,8 +160,7 @@ def rejudge_multi_card(
     about = [
         t
         for t in near.taps
-        if (up_to is None or t.ts <= up_to)
-        and any(lo <= t.ts <= hi for lo, hi in windows.get(t.sender, ()))
+        if t.ts <= up_to and any(lo <= t.ts <= hi for lo, hi in windows.get(t.sender, ()))
     ]
     return _judge(_with_company(near.taps, about, window), near.taps, near.motions)
 

@@ -218,13 +218,21 @@ def neighbourhood(windows: dict[str, list[tuple[datetime, datetime]]]) -> Neighb
     for sender, event_id, kind, uid, ts, reported, sensor, state in _door_rows(windows):
         if kind == EventType.RFID:
             taps.append(StoredTap(sender, event_id, uid, ts, _reported_dir(reported)))
-        elif sensor in ("outer", "inner") and state in _MOTION:
+        elif is_motion(sensor, state):
             motions[sender].append(Motion(sensor, ts))  # type: ignore[arg-type]  # narrowed above
     return Neighbourhood(windows, taps, motions)
 
 
-# A PIR `state` as the ORM's JSON lookup gives it (1, True) or as MariaDB's JSON_VALUE does.
+# A PIR `state` as a payload or the ORM's JSON lookup gives it (1, True) or as MariaDB's
+# JSON_VALUE does.
 _MOTION = (1, "1", True, "true")
+
+
+def is_motion(sensor: object, state: object) -> bool:
+    """A PIR event that saw someone (not `clear`) on the outer or inner sensor."""
+    return sensor in ("outer", "inner") and state in _MOTION
+
+
 _DOOR_COLUMNS = (
     "sender", "event_id", "type", "uid", "ts", "payload__dir", "payload__sensor", "payload__state",
 )  # fmt: skip

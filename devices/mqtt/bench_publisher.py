@@ -24,7 +24,8 @@ from devices.mqtt.client import BrokerAddress, Inbound, MqttClient
 _PIR_CYCLE = (("outer", 1), ("inner", 1), ("outer", 0), ("inner", 0))
 
 
-def _event(run: str, seq: int, uid: str | None, now_ms: int) -> dict[str, object]:
+def door_event(run: str, seq: int, uid: str | None, now_ms: int) -> dict[str, object]:
+    """A card tap (with a uid) or the next PIR event of the cycle, id `<run>-<seq>`."""
     if uid is not None:
         return {"id": f"{run}-{seq}", "ts": now_ms, "type": "rfid", "uid": uid}
     sensor, state = _PIR_CYCLE[seq % 4]
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             ts_ms = clock_ms + (seq - args.start_seq - first) * args.door_gap_ms
             if not args.door_gap_ms:
                 ts_ms = now * 1000
-            body = _event(args.run, seq, uid, int(ts_ms))
+            body = door_event(args.run, seq, uid, int(ts_ms))
             body["sent"] = now
             if uid is not None:
                 sent_at[body["id"]] = now  # type: ignore[index]

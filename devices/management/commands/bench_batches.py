@@ -28,10 +28,10 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
 from devices.mqtt import bench
+from devices.mqtt.bench_publisher import door_event
 from devices.mqtt.pipeline import IncomingMessage, handle_batch
 
 PREFIX = "zias-batches"
-_PIR_CYCLE = (("outer", 1), ("inner", 1), ("outer", 0), ("inner", 0))
 
 
 class QueryLedger:
@@ -69,12 +69,7 @@ def door_stream(
         # each is fresh when its batch runs. A backlog: readers' clocks gap_ms apart.
         live_ts = now_ms - 1000 + seq
         ts = now_ms - (per_reader - seq // readers) * gap_ms if gap_ms else live_ts
-        event: dict[str, object] = {"id": f"{run}-{seq}", "ts": ts}
-        if rng.random() < 0.2:
-            event |= {"type": "rfid", "uid": rng.choice(uids)}
-        else:
-            sensor, state = _PIR_CYCLE[seq % 4]
-            event |= {"type": "pir", "sensor": sensor, "state": state}
+        event = door_event(run, seq, rng.choice(uids) if rng.random() < 0.2 else None, ts)
         topic = f"{PREFIX}/devices/{bench.READER_PREFIX}-{reader:03d}/events"
         messages.append(IncomingMessage(topic, json.dumps(event).encode()))
     return messages
