@@ -16,6 +16,7 @@ FIGURES = {
     "duplicated",
     "replay_events_per_s",
     "raw_replay_events_per_s",
+    "save_only_events_per_s",
 }
 
 
@@ -57,5 +58,8 @@ def test_bench_ingest_prints_its_figures_and_the_pipeline_loses_nothing(procdb) 
     rejudged = [line for line in lines if "re-judged for several cards" in line]
     assert len(rejudged) == 2 and all("after the last commit" in line for line in rejudged), out
     assert "pir readers" in out
+    # The naive baseline did the pipeline's job: it judged its taps and answered them.
+    naive = lines[lines.index(next(line for line in lines if line.startswith("naive ingest"))) + 1]
+    assert "events/s; answered" in naive and "accepted" in naive, out
     # The bench cleans up after itself: no benchmark events are left behind.
     assert procdb.scalar("SELECT COUNT(*) FROM devices_rawevent") == 0
