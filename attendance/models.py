@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 ROOM_CODE = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "A short code such as B-204.")
 STUDENT_NUMBER = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "The school's own id.")
@@ -456,16 +457,17 @@ class EngineCursor(models.Model):
         return f"{self.name} judged up to {self.position:%Y-%m-%d %H:%M:%S}"
 
 
-class ReferenceStamp(models.Model):
-    """A random token that changes whenever reference data the ingest keeps in memory
-    between batches changes (readers, cards, students, rooms, courses, sessions, phones): an ingest
-    process compares it once per batch instead of reading all of those again."""
+class ReferenceChange(models.Model):
+    """One save or delete of reference data the ingest keeps in memory between batches
+    (readers, cards, students, rooms, courses, sessions, phones), written in the change's
+    own transaction. Rows are only ever added (and old ones pruned), never updated, so two
+    staff transactions never wait on each other here; an ingest process compares the
+    table's row count and highest id once per batch instead of reading all of that again."""
 
-    name = models.CharField(max_length=64, unique=True)
-    token = models.BigIntegerField()
+    changed_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.token:x}"
+        return f"reference change {self.pk} at {self.changed_at:%Y-%m-%d %H:%M:%S}"
 
 
 class RejudgeRequest(models.Model):

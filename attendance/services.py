@@ -34,6 +34,7 @@ from attendance.engine.loading import (
     windows_around,
 )
 from attendance.engine.records import StatusChange, recompute_records
+from attendance.engine.reference import prune_changes
 from attendance.engine.tick import close_due_visits, finalise_ended_sessions
 from attendance.models import ClassSession, Enrolment
 from attendance.rules.door import PIR_ORDER_WINDOW, Motion, direction_from_pir
@@ -222,7 +223,8 @@ def _cause(events: Sequence[RawEvent], late_students: set[int]) -> str:
 
 def periodic_tick(now: datetime | None = None) -> None:
     """Time-driven work the ingest loop runs every few seconds: closing visits that are due
-    (the room's last session ended, or the day did) and finalising ended sessions."""
+    (the room's last session ended, or the day did), finalising ended sessions, and keeping
+    the reference change log short."""
     now = now or timezone.now()
     with transaction.atomic():
         closed = close_due_visits(now)
@@ -235,6 +237,7 @@ def periodic_tick(now: datetime | None = None) -> None:
     if finalised.changes:
         with transaction.atomic():
             _publish([], finalised.changes)
+    prune_changes()
 
 
 def settle_door_taps(now: datetime | None = None) -> bool:

@@ -1,37 +1,48 @@
-"""Reference data kept in memory between ingest batches, and the stamp that retires it.
+"""Reference data kept in memory between ingest batches, and the change log that retires it.
 
 Readers, cards, students, rooms, phones and the sessions of a room-day change rarely, yet every
 batch asks for much the same ones: at a steady trickle of small batches, reading them again
 was a third of each batch's queries. Any save or delete of those models (admin, API,
-management commands: anything that goes through the ORM's save and delete) sets a new
-random token in the same transaction; an ingest batch reads the token once, first, and
-keeps using what it has read while the token is the one it was read under. A change made
-around the ORM (a queryset update, raw SQL) is not seen until MAX_AGE has passed, or until
-`reference_changed()` is called after it.
+management commands: anything that goes through the ORM's save and delete) adds a
+ReferenceChange row in the same transaction; an ingest batch reads the log's stamp (row count
+and highest id) once, first, and keeps using what it has read while the stamp is the one it
+was read under. A change made around the ORM (a queryset update, raw SQL) is not seen until
+MAX_AGE has passed, or until `reference_changed()` is called after it.
+
+The log is added to, never updated: one shared row updated by every change would make each
+staff transaction that saves one of these models hold that row's lock until it commits, so
+a long import would hold up every other save, and two transactions saving the same objects
+in opposite orders could deadlock on it. Inserts wait on nothing.
+
+Why the stamp never misses a commit: between prunes rows are only added, so each commit
+raises the count (even when a transaction that began earlier commits a lower id after a
+later one); a prune adds a row in its own transaction, with an id higher than any before,
+so the stamp after a prune is one no process has seen.
 """
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections import defaultdict
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 
-from attendance.models import ClassSession, Course, ReferenceStamp, Room, Student
+from attendance.models import ClassSession, Course, ReferenceChange, Room, Student
 from beacons.models import Phone
 from devices.models import Card, Reader
 
-STAMP = "reference"
 MAX_AGE_S = 60.0  # a change made around the ORM is seen at most this late
+# The log is pruned back to its newest KEEP rows once it holds more than PRUNE_ABOVE.
+PRUNE_ABOVE = 1000
+KEEP = 100
 WATCHED = (Reader, Card, Student, Room, Course, ClassSession, Phone)
 Memo = dict[str, dict[Any, Any]]
 
 _lock = threading.Lock()
-_kept: dict[str, Any] = {"token": None, "since": 0.0, "memo": None}
+_kept: dict[str, Any] = {"stamp": None, "since": 0.0, "memo": None}
 
 
 def fresh_memo() -> Memo:
@@ -42,31 +53,44 @@ def fresh_memo() -> Memo:
 def kept_memo() -> Memo:
     """What earlier batches read, if the stamp is unchanged (and it is not too old); else
     an empty memo that later batches keep. Read the stamp before anything it covers."""
-    token = _current_token()
+    stamp = _current_stamp()
     with _lock:
         fresh = time.monotonic() - _kept["since"] < MAX_AGE_S
-        if token is None or token != _kept["token"] or not fresh:
-            _kept.update(token=token, since=time.monotonic(), memo=fresh_memo())
+        if stamp != _kept["stamp"] or not fresh:
+            _kept.update(stamp=stamp, since=time.monotonic(), memo=fresh_memo())
         return _kept["memo"]  # type: ignore[no-any-return]
 
 
-def _current_token() -> int | None:
-    table = connection.ops.quote_name(ReferenceStamp._meta.db_table)
+def _current_stamp() -> tuple[int, int | None]:
+    """(rows, highest id) of the change log, as this transaction sees it."""
+    table = connection.ops.quote_name(ReferenceChange._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT token FROM {table} WHERE name = %s", [STAMP])  # noqa: S608
-        row = cursor.fetchone()
-    return row[0] if row else None
+        cursor.execute(f"SELECT COUNT(*), MAX(id) FROM {table}")  # noqa: S608
+        count, highest = cursor.fetchone()
+    return int(count), highest
 
 
 def reference_changed(**_: object) -> None:
     """Retire every ingest process's kept reference data (from the current transaction's
     commit on)."""
-    token = secrets.randbits(62)
-    if not ReferenceStamp.objects.filter(name=STAMP).update(token=token):
-        ReferenceStamp.objects.bulk_create(
-            [ReferenceStamp(name=STAMP, token=token)], ignore_conflicts=True
+    ReferenceChange.objects.create()
+
+
+def prune_changes() -> int:
+    """Drop all but the newest KEEP rows once the log holds more than PRUNE_ABOVE; returns
+    how many went. Rows of transactions still open are skipped, not waited for."""
+    if ReferenceChange.objects.count() <= PRUNE_ABOVE:
+        return 0
+    with transaction.atomic():
+        newest = ReferenceChange.objects.order_by("-id").values_list("id", flat=True)[KEEP - 1]
+        old = list(
+            ReferenceChange.objects.filter(id__lt=newest)
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)
         )
-        ReferenceStamp.objects.filter(name=STAMP).update(token=token)
+        ReferenceChange.objects.filter(id__in=old).delete()
+        reference_changed()  # a stamp no process has seen (see the module's docstring)
+    return len(old)
 
 
 def connect_signals() -> None:
