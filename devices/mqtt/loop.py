@@ -120,15 +120,27 @@ class IngestLoop:
     # --- batches ------------------------------------------------------------------------
 
     def _collect(self, wait_s: float) -> list[Inbound]:
+        """The next batch: what is queued, then more until INGEST_BATCH_MS after the first
+        message arrived (not after this call began: messages that queued up during the
+        previous batch have waited already), a full batch, or a pause in the stream."""
         try:
             first = self.inbox.get(timeout=wait_s)
         except queue.Empty:
             return []
         batch = [first]
         self._in_hand = batch
-        deadline = time.monotonic() + self.config.batch_ms / 1000
-        while len(batch) < self.config.batch_size:
-            remaining = deadline - time.monotonic()
+        limit = self.config.batch_size
+        while len(batch) < limit:
+            try:
+                batch.append(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        # Receipt is stamped by the wall clock; clamped, so a clock step cannot stretch it.
+        batch_s = self.config.batch_ms / 1000
+        waited = min(max(time.time() - first.received_at, 0.0), batch_s)
+        wait_until = time.monotonic() + batch_s - waited
+        while len(batch) < limit:
+            remaining = wait_until - time.monotonic()
             if remaining <= 0:
                 break
             try:

@@ -1,6 +1,7 @@
 """The loop around handle_batch: ack only after commit, database outages, poison, the tick."""
 
 import json
+import threading
 import time
 from datetime import timedelta
 from typing import cast
@@ -44,6 +45,48 @@ def test_batches_flush_at_size_and_acks_follow_the_commit(door, loop):
     assert loop.client.acked == list(range(1, 11)) and RawEvent.objects.count() == 10
     assert loop.run_once() == 2  # the rest, on the time limit
     assert len(loop.client.published) == 12
+
+
+def test_a_batch_waits_for_company_only_until_batch_ms_after_its_first_message_arrived(
+    monkeypatch,
+):
+    """Messages that queued up while the previous batch was being processed have waited
+    already: they go at once. A message that has just arrived waits up to INGEST_BATCH_MS
+    for others. (A feeder keeps the stream going, and a pause would have to be long to
+    close a batch, so only the time limit does.)"""
+    monkeypatch.setattr(loop_module, "IDLE_GAP_S", 0.5)
+    loop = IngestLoop(
+        cast(MqttClient, RecordingClient()),
+        LoopConfig(PREFIX, batch_size=10_000, batch_ms=1000, tick_s=60, name="t"),
+    )
+    queued = [inbound(b"{}", mid) for mid in range(1, 4)]
+    for message in queued:
+        message.received_at = time.time() - 5
+        loop.inbox.put(message)
+    feeding = threading.Event()
+    feeding.set()
+
+    def feed() -> None:
+        mid = 100
+        while feeding.is_set():
+            mid += 1
+            loop.inbox.put(inbound(b"{}", mid))
+            time.sleep(0.01)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    try:
+        started = time.monotonic()
+        first = loop._collect(1)
+        assert time.monotonic() - started < 0.4  # not the 1 s a fresh batch may wait
+        assert first[:3] == queued
+        started = time.monotonic()
+        second = loop._collect(1)
+        assert time.monotonic() - started >= 0.5
+        assert len(second) > len(first)
+    finally:
+        feeding.clear()
+        feeder.join(5)
 
 
 def test_database_outage_retries_the_batch_and_acks_only_after(door, loop, monkeypatch):
