@@ -20,7 +20,7 @@ from attendance import live
 from attendance.engine.ble import apply_ble
 from attendance.engine.crowd import ask_to_rejudge, judge_settled_slice
 from attendance.engine.days import local_day
-from attendance.engine.doors import Move, lock_students, replay_student_days
+from attendance.engine.doors import Move, lock_pir_readers, lock_students, replay_student_days
 from attendance.engine.loading import (
     Neighbourhood,
     StoredTap,
@@ -97,6 +97,8 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
             answers[(e.sender, e.event_id)] = TapAnswer(e.event_id, "revoked_card")
         else:
             _earliest(replay_from, (card.student_id, local_day(e.ts)), e.ts)
+    # Before reading their motion, and before any student (the order every batch locks in).
+    lock_pir_readers(_pir_doors(door_events))
     near = neighbourhood(_pir_windows(door_events))
     for student_day, moment in _days_revised_by_motion(motions, near).items():
         _earliest(replay_from, student_day, moment)
@@ -144,12 +146,19 @@ def _earliest(
         found[key] = moment
 
 
+def _pir_doors(door_events: Sequence[RawEvent]) -> set[str]:
+    readers = readers_by_device({e.sender for e in door_events})
+    return {
+        e.sender for e in door_events if e.sender in readers and readers[e.sender].mode == "pir"
+    }
+
+
 def _pir_windows(door_events: Sequence[RawEvent]) -> dict[str, list[tuple[datetime, datetime]]]:
     """Around new events on PIR readers, what direction needs: a new tap is read from the
     motion within a PIR window of it; new motion may turn the taps within a PIR window of
     it, each read from the motion around it. A `clear` event changes nothing."""
-    readers = readers_by_device({e.sender for e in door_events})
-    on_pir = [e for e in door_events if e.sender in readers and readers[e.sender].mode == "pir"]
+    doors = _pir_doors(door_events)
+    on_pir = [e for e in door_events if e.sender in doors]
     taps = [(e.sender, e.ts) for e in on_pir if e.type == EventType.RFID]
     seen = [(e.sender, e.ts) for e in on_pir if _motion_of(e) is not None]
     windows = windows_around(taps, PIR_ORDER_WINDOW, PIR_ORDER_WINDOW)

@@ -43,6 +43,7 @@ from attendance.rules.proxy import (
     impossible_travel_findings,
 )
 from attendance.rules.visits import DayFrame, accepted_taps, checkpoint, plan_day
+from devices.models import Reader
 
 StudentDay = tuple[int, date]
 Pair = tuple[int, int]  # (session id, student id)
@@ -145,6 +146,25 @@ def replay_student_days(
         IMPOSSIBLE_TRAVEL, findings_by_day, rooms, sessions
     )
     return outcome
+
+
+def lock_pir_readers(device_ids: Iterable[str]) -> None:
+    """Lock these PIR readers' rows until the transaction ends, in device id order (the
+    order an UPDATE of readers by device id takes them). Call before reading the motion
+    at their doors, and before locking students.
+
+    A tap's direction at a PIR door comes from the motion around it, which any batch may
+    store. Two batches in flight at once cannot see each other's events, so motion split
+    across them could turn a tap that neither batch's own motion turns, and a tap one of
+    them stores would be read without the other's motion. Holding the door makes the
+    second batch read after the first has committed."""
+    if device_ids := set(device_ids):
+        list(
+            Reader.objects.select_for_update()
+            .filter(device_id__in=device_ids)
+            .order_by("device_id")
+            .values_list("id")
+        )
 
 
 def lock_students(student_ids: Iterable[int]) -> None:
