@@ -37,8 +37,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(autouse=True)
 def _forget_process_memory() -> None:
-    """What an ingest process remembers between batches (readers it marked seen) belongs
-    to one test: another test's database has other rows under the same names."""
+    """What an ingest process remembers between batches (readers it marked seen, the
+    reference data it keeps) belongs to one test: another test's database has other rows
+    under the same names, and on SQLite even the same reference stamp."""
+    from attendance.engine import reference
     from devices.mqtt import readers
 
     readers._marked_at.clear()
+    reference.forget_kept()

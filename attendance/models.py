@@ -457,14 +457,30 @@ class EngineCursor(models.Model):
         return f"{self.name} judged up to {self.position:%Y-%m-%d %H:%M:%S}"
 
 
+class ReferenceStamp(models.Model):
+    """Retired: the single row the previous release updated on every change of reference
+    data (see ReferenceChange). Kept for one release so that processes still running the
+    previous release keep working while a deployment rolls over; drop it in the next."""
+
+    name = models.CharField(max_length=64, unique=True)
+    token = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.token:x}"
+
+
 class ReferenceChange(models.Model):
     """One save or delete of reference data the ingest keeps in memory between batches
     (readers, cards, students, rooms, courses, sessions, phones), written in the change's
-    own transaction. Rows are only ever added (and old ones pruned), never updated, so two
-    staff transactions never wait on each other here; an ingest process compares the
-    table's row count and highest id once per batch instead of reading all of that again."""
+    own transaction. Rows are only ever added (and old ones folded together by a prune),
+    never updated, so two staff transactions never wait on each other here; an ingest
+    process compares the number of changes committed once per batch instead of reading all
+    of that again (attendance.engine.reference)."""
 
     changed_at = models.DateTimeField(default=timezone.now)
+    pruned = models.PositiveBigIntegerField(
+        default=0, help_text="Changes a prune folded into this row (the rows it removed)."
+    )
 
     def __str__(self) -> str:
         return f"reference change {self.pk} at {self.changed_at:%Y-%m-%d %H:%M:%S}"

@@ -149,20 +149,21 @@ def replay_student_days(
 
 
 def lock_pir_readers(device_ids: Iterable[str]) -> None:
-    """Lock these PIR readers' rows until the transaction ends, in device id order (the
-    order an UPDATE of readers by device id takes them). Call before reading the motion
-    at their doors, and before locking students.
+    """Lock these PIR readers' rows until the transaction ends, in primary key order (the
+    order a scan of the table takes them). Call before reading the motion at their doors,
+    and before locking students.
 
     A tap's direction at a PIR door comes from the motion around it, which any batch may
     store. Two batches in flight at once cannot see each other's events, so motion split
     across them could turn a tap that neither batch's own motion turns, and a tap one of
     them stores would be read without the other's motion. Holding the door makes the
-    second batch read after the first has committed."""
+    second batch read after the first has committed (under READ COMMITTED, the isolation
+    the settings choose for MySQL and MariaDB, a read sees what committed before it)."""
     if device_ids := set(device_ids):
         list(
             Reader.objects.select_for_update()
             .filter(device_id__in=device_ids)
-            .order_by("device_id")
+            .order_by("id")
             .values_list("id")
         )
 

@@ -4,20 +4,22 @@ Readers, cards, students, rooms, phones and the sessions of a room-day change ra
 batch asks for much the same ones: at a steady trickle of small batches, reading them again
 was a third of each batch's queries. Any save or delete of those models (admin, API,
 management commands: anything that goes through the ORM's save and delete) adds a
-ReferenceChange row in the same transaction; an ingest batch reads the log's stamp (row count
-and highest id) once, first, and keeps using what it has read while the stamp is the one it
-was read under. A change made around the ORM (a queryset update, raw SQL) is not seen until
-MAX_AGE has passed, or until `reference_changed()` is called after it.
+ReferenceChange row in the same transaction; an ingest batch reads the log's stamp once,
+first, and keeps using what it has read while the stamp is the one it was read under. A
+change made around the ORM (a queryset update, raw SQL) is not seen until MAX_AGE has
+passed, or until `reference_changed()` is called after it.
 
 The log is added to, never updated: one shared row updated by every change would make each
 staff transaction that saves one of these models hold that row's lock until it commits, so
 a long import would hold up every other save, and two transactions saving the same objects
 in opposite orders could deadlock on it. Inserts wait on nothing.
 
-Why the stamp never misses a commit: between prunes rows are only added, so each commit
-raises the count (even when a transaction that began earlier commits a lower id after a
-later one); a prune adds a row in its own transaction, with an id higher than any before,
-so the stamp after a prune is one no process has seen.
+The stamp counts every change ever committed: the rows, plus what each prune folded into
+the row it adds (`pruned`: the rows it removed and what they had folded in). A commit of a
+change raises it by one, whatever ids it holds and in whatever order transactions commit,
+and so does a prune (it removes n rows and their folded count and adds one row carrying
+both). It never repeats, so a process never mistakes a new state for the one it read under;
+a rolled-back change is never seen at all.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ MAX_AGE_S = 60.0  # a change made around the ORM is seen at most this late
 # batch counts its rows (a thousand rows cost a batch about 0.3 ms on MariaDB).
 PRUNE_ABOVE = 100
 KEEP = 10
+PRUNE_AT_ONCE = 5000  # rows per prune, so one after a large import stays a short transaction
 WATCHED = (Reader, Card, Student, Room, Course, ClassSession, Phone)
 Memo = dict[str, dict[Any, Any]]
 
@@ -62,13 +65,19 @@ def kept_memo() -> Memo:
         return _kept["memo"]  # type: ignore[no-any-return]
 
 
-def _current_stamp() -> tuple[int, int | None]:
-    """(rows, highest id) of the change log, as this transaction sees it."""
+def forget_kept() -> None:
+    """Drop what this process keeps (the next batch reads everything again)."""
+    with _lock:
+        _kept.update(stamp=None, since=0.0, memo=None)
+
+
+def _current_stamp() -> int:
+    """How many changes have been committed, as this transaction sees it."""
     table = connection.ops.quote_name(ReferenceChange._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*), MAX(id) FROM {table}")  # noqa: S608
-        count, highest = cursor.fetchone()
-    return int(count), highest
+        cursor.execute(f"SELECT COUNT(*) + COALESCE(SUM(pruned), 0) FROM {table}")  # noqa: S608
+        (stamp,) = cursor.fetchone()
+    return int(stamp)
 
 
 def reference_changed(**_: object) -> None:
@@ -78,20 +87,28 @@ def reference_changed(**_: object) -> None:
 
 
 def prune_changes() -> int:
-    """Drop all but the newest KEEP rows once the log holds more than PRUNE_ABOVE; returns
-    how many went. Rows of transactions still open are skipped, not waited for."""
-    if ReferenceChange.objects.count() <= PRUNE_ABOVE:
-        return 0
+    """Fold all but the newest KEEP committed rows into one, once the log holds more than
+    PRUNE_ABOVE; returns how many rows went. Only committed rows are read and locked (by
+    id), so an open staff transaction holds nothing up; a prune running at the same time in
+    another worker makes this one wait for it, then skip what it took."""
     with transaction.atomic():
-        newest = ReferenceChange.objects.order_by("-id").values_list("id", flat=True)[KEEP - 1]
-        old = list(
-            ReferenceChange.objects.filter(id__lt=newest)
-            .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)
+        if ReferenceChange.objects.count() <= PRUNE_ABOVE:
+            return 0
+        committed = list(
+            ReferenceChange.objects.order_by("-id").values_list("id", flat=True)[
+                KEEP : KEEP + PRUNE_AT_ONCE
+            ]
         )
-        ReferenceChange.objects.filter(id__in=old).delete()
-        reference_changed()  # a stamp no process has seen (see the module's docstring)
-    return len(old)
+        taken = list(
+            ReferenceChange.objects.select_for_update()
+            .filter(id__in=committed)
+            .values_list("id", "pruned")
+        )
+        if not taken:
+            return 0
+        ReferenceChange.objects.filter(id__in=[pk for pk, _ in taken]).delete()
+        ReferenceChange.objects.create(pruned=len(taken) + sum(n for _, n in taken))
+    return len(taken)
 
 
 def connect_signals() -> None:

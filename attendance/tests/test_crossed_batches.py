@@ -91,7 +91,7 @@ def test_batches_at_toggle_doors_do_not_wait_for_each_other() -> None:
     build_world()
     build_timetable(SCIENCE)
     release = threading.Event()
-    tap = make_raw_event  # the doors' own students differ: no student lock is shared
+    tap = make_raw_event  # two students at one toggle door: no lock is shared
     first, first_applied, _ = batch_in_thread(
         [tap("door-b204", "a1", at("09:00:00"), "rfid", uid=CARDS["S1001"], save=False)],
         hold=release,

@@ -1,4 +1,4 @@
-"""The pieces of `manage.py bench_ingest`: fixtures, the three consumers it compares, timing.
+"""The pieces of `manage.py bench_ingest`: fixtures, the consumers it compares, timing.
 
 - the real pipeline: IngestLoop (batches, manual ack after commit, engine, answers);
 - a naive baseline that does the same job: each message handled alone in paho's callback (the
@@ -415,19 +415,24 @@ class NaiveIngest:
     """The ingest's whole job done the naive way, one message at a time in paho's callback:
     the pipeline's validation, storing and rules in a transaction of its own, the answers
     published, and paho acknowledging the message when the callback returns. (It shares the
-    engine's code, reference memo included, so it is no slower than a hand-written one.)"""
+    engine's code, reference memo included: the only difference is the shape.)"""
 
     def __init__(self, url: str, prefix: str) -> None:
         self.saved = 0
         self.last_save = 0.0
         self.prefix = prefix
         self.answers: Counter[str] = Counter()
+        self.error: Exception | None = None
         self.client = MqttClient(
             BrokerAddress.from_url(url), f"bench-naive-{os.getpid()}", on_message=self.handle
         )
 
     def handle(self, message: Inbound) -> None:
-        outcome = handle_batch([message], prefix=self.prefix)
+        try:
+            outcome = handle_batch([message], prefix=self.prefix)
+        except Exception as exc:  # paho's thread would die with it, and the run hang
+            self.error = exc
+            raise
         for answer in outcome.acks:
             self.client.publish(answer.topic, answer.payload, qos=1)
             self.answers[answer.body["result"]] += 1
@@ -523,6 +528,8 @@ def run_simple_consumer(
     """Returns (publisher report, events/s from the first publish to the last save)."""
     deadline = time.monotonic() + timeout
     while consumer.saved < total and time.monotonic() < deadline:
+        if getattr(consumer, "error", None) is not None:
+            raise RuntimeError(f"the consumer failed: {consumer.error!r}")  # type: ignore[union-attr]
         if isinstance(consumer, RawConsumer):
             consumer.flush()
         else:

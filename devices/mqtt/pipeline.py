@@ -26,9 +26,10 @@ from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from attendance import services as engine
+from attendance.engine.doors import lock_pir_readers
 from attendance.engine.loading import ReaderInfo, one_batch, readers_by_device
 from beacons.models import Phone
-from devices.models import RawEvent, RejectedMessage, SenderKind
+from devices.models import RawEvent, ReaderMode, RejectedMessage, SenderKind
 from devices.mqtt import contract
 from devices.mqtt.contract import ContractError
 from devices.mqtt.readers import apply_reader_statuses, mark_readers_seen
@@ -105,6 +106,8 @@ class _Plan:
     answers: list[tuple[str, str, EventKey | None, str | None]] = field(default_factory=list)
     statuses: list[tuple[str, contract.ReaderStatus, bool]] = field(default_factory=list)
     readers_seen: set[str] = field(default_factory=set)
+    # PIR readers the batch writes to or reads the motion of: locked first (see _handle_batch).
+    pir_doors: set[str] = field(default_factory=set)
     phones_seen: set[str] = field(default_factory=set)
     rejections: list[Rejection] = field(default_factory=list)
     rejected_rows: list[RejectedMessage] = field(default_factory=list)
@@ -122,6 +125,10 @@ def _handle_batch(messages: Sequence[Message], prefix: str) -> BatchOutcome:
     plan = _plan_batch(messages, prefix, now)
     outcome = BatchOutcome(rejections=plan.rejections)
     with transaction.atomic():
+        # Doors before students, in every transaction: the engine locks a PIR door before
+        # reading its motion, and this batch may also write the row (status, last seen)
+        # after the engine has locked students. Taking them all now keeps the order.
+        lock_pir_readers(plan.pir_doors)
         new_events, duplicate_keys = _store_events(plan.candidates)
         answers = engine.apply_new_events(new_events) if new_events else {}
         if plan.rejected_rows:
@@ -168,7 +175,10 @@ def _plan_batch(messages: Sequence[Message], prefix: str, now: datetime) -> _Pla
         refusal = _sender_refusal(topic, readers, phones)
         if refusal:
             _reject(plan, index, message, topic.sender, refusal, whole=True, now=now)
-        elif topic.kind == "events":
+            continue
+        if topic.kind != "ble" and readers[topic.sender].mode == ReaderMode.PIR:
+            plan.pir_doors.add(topic.sender)
+        if topic.kind == "events":
             _plan_reader_events(plan, index, message, topic.sender, prefix, now)
         elif topic.kind == "status":
             _plan_status(plan, index, message, topic.sender, now)

@@ -34,7 +34,8 @@ def apply_reader_statuses(
     latest: dict[str, tuple[ReaderStatus, bool]] = {}
     for device, status, retained in statuses:
         latest[device] = (status, retained)
-    for device, (status, retained) in latest.items():
+    # In device id order: two batches updating the same readers take their rows alike.
+    for device, (status, retained) in sorted(latest.items()):
         fields: dict[str, object] = {"online": status.online}
         if not retained:
             fields["last_seen"] = now

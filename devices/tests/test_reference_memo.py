@@ -76,7 +76,7 @@ def test_a_change_around_the_orm_is_seen_once_announced(door):
 
 def test_a_change_committed_late_with_a_lower_id_still_retires_the_memo(door):
     # Two transactions add changes; the one that began first commits last, after a batch
-    # has read the log. The highest id is then unchanged, but the count is not.
+    # has read the log: its row's id is below the highest, and the change still counts.
     assert answer("1")["result"] == "accepted"
     reference.reference_changed()
     earlier = ReferenceChange.objects.latest("id")
@@ -99,7 +99,9 @@ def test_pruning_keeps_the_newest_changes_and_retires_every_memo(door, monkeypat
     newest = sorted(ReferenceChange.objects.order_by("-id").values_list("id", flat=True)[:2])
     assert answer("1")["result"] == "accepted"
     Card.objects.update(active=False)  # around the ORM: only the prune can announce it
+    before = reference._current_stamp()
     assert reference.prune_changes() == 4
+    assert reference._current_stamp() == before + 1  # a prune counts as one more change
     ids = sorted(ReferenceChange.objects.values_list("id", flat=True))
     assert ids[:2] == newest and len(ids) == 3 and ids[2] > newest[1]
     assert answer("2")["result"] == "revoked_card"
@@ -135,6 +137,8 @@ def test_a_staff_transaction_left_open_holds_up_no_other_save(door):
             other.save()
         assert time.monotonic() - started < 1.5
     finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET SESSION innodb_lock_wait_timeout = DEFAULT")
         release.set()
         thread.join(15)
     assert answer("1", device="door-2") == {"rejected": "device 'door-2' is disabled"}

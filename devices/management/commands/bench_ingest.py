@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 
@@ -121,7 +122,11 @@ class Command(BaseCommand):
         # naive ingest's: no run shares a door's timeline with another.
         naive_first_reader = 2 * readers + int(o["latency_readers"])
         total_readers = naive_first_reader + readers
-        uids = bench.prepare_fixtures(total_readers, int(o["students"]), str(o["reader_mode"]))
+        # The naive ingest gets students of its own too: its days start as empty as the
+        # live stream's did, instead of holding every earlier run's taps.
+        students = int(o["students"])
+        all_uids = bench.prepare_fixtures(total_readers, 2 * students, str(o["reader_mode"]))
+        uids, naive_uids = all_uids[:students], all_uids[students:]
         stream = bench.Stream(
             url,
             prefix,
@@ -165,7 +170,7 @@ class Command(BaseCommand):
         )
         naive = bench.NaiveIngest(url, prefix)
         bench.connect_simple(naive, prefix)
-        publisher = stream.publish(
+        publisher = dataclasses.replace(stream, uids=naive_uids).publish(
             f"n{secrets.token_hex(3)}", n, per_message=per, first_reader=naive_first_reader
         )
         _, baseline_per_s = bench.run_simple_consumer(naive, publisher, n, prefix, timeout=600)
