@@ -147,6 +147,7 @@ def _earliest(
 
 
 def _pir_doors(door_events: Sequence[RawEvent]) -> set[str]:
+    """The senders of these events that are PIR readers."""
     readers = readers_by_device({e.sender for e in door_events})
     return {
         e.sender for e in door_events if e.sender in readers and readers[e.sender].mode == "pir"
