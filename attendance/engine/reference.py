@@ -19,7 +19,8 @@ the row it adds (`pruned`: the rows it removed and what they had folded in). A c
 change raises it by one, whatever ids it holds and in whatever order transactions commit,
 and so does a prune (it removes n rows and their folded count and adds one row carrying
 both). It never repeats, so a process never mistakes a new state for the one it read under;
-a rolled-back change is never seen at all.
+a rolled-back change is never seen at all. (The stamp also carries the highest id: see
+_current_stamp.)
 """
 
 from __future__ import annotations
@@ -71,13 +72,18 @@ def forget_kept() -> None:
         _kept.update(stamp=None, since=0.0, memo=None)
 
 
-def _current_stamp() -> int:
-    """How many changes have been committed, as this transaction sees it."""
+def _current_stamp() -> tuple[int, int | None]:
+    """How many changes have been committed, as this transaction sees it, and the highest
+    id. The count alone settles what other transactions commit; the id also tells apart
+    changes rolled back and made again inside the transaction that reads (tests do that
+    between examples; MySQL never hands out an id twice)."""
     table = connection.ops.quote_name(ReferenceChange._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) + COALESCE(SUM(pruned), 0) FROM {table}")  # noqa: S608
-        (stamp,) = cursor.fetchone()
-    return int(stamp)
+        cursor.execute(
+            f"SELECT COUNT(*) + COALESCE(SUM(pruned), 0), MAX(id) FROM {table}"  # noqa: S608
+        )
+        count, highest = cursor.fetchone()
+    return int(count), highest
 
 
 def reference_changed(**_: object) -> None:

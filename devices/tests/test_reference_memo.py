@@ -99,9 +99,9 @@ def test_pruning_keeps_the_newest_changes_and_retires_every_memo(door, monkeypat
     newest = sorted(ReferenceChange.objects.order_by("-id").values_list("id", flat=True)[:2])
     assert answer("1")["result"] == "accepted"
     Card.objects.update(active=False)  # around the ORM: only the prune can announce it
-    before = reference._current_stamp()
+    before, _ = reference._current_stamp()
     assert reference.prune_changes() == 4
-    assert reference._current_stamp() == before + 1  # a prune counts as one more change
+    assert reference._current_stamp()[0] == before + 1  # a prune counts as one more change
     ids = sorted(ReferenceChange.objects.values_list("id", flat=True))
     assert ids[:2] == newest and len(ids) == 3 and ids[2] > newest[1]
     assert answer("2")["result"] == "revoked_card"
