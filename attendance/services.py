@@ -98,8 +98,9 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
         else:
             _earliest(replay_from, (card.student_id, local_day(e.ts)), e.ts)
     # Before reading their motion, and before any student (the order every batch locks in).
-    lock_pir_readers(_pir_doors(door_events))
-    near = neighbourhood(_pir_windows(door_events))
+    pir_doors = _pir_doors(door_events)
+    lock_pir_readers(pir_doors)
+    near = neighbourhood(_pir_windows(door_events, pir_doors))
     for student_day, moment in _days_revised_by_motion(motions, near).items():
         _earliest(replay_from, student_day, moment)
     new_keys = {EventKey(e.ts, e.sender, e.event_id) for e in taps}
@@ -154,12 +155,13 @@ def _pir_doors(door_events: Sequence[RawEvent]) -> set[str]:
     }
 
 
-def _pir_windows(door_events: Sequence[RawEvent]) -> dict[str, list[tuple[datetime, datetime]]]:
+def _pir_windows(
+    door_events: Sequence[RawEvent], pir_doors: set[str]
+) -> dict[str, list[tuple[datetime, datetime]]]:
     """Around new events on PIR readers, what direction needs: a new tap is read from the
     motion within a PIR window of it; new motion may turn the taps within a PIR window of
     it, each read from the motion around it. A `clear` event changes nothing."""
-    doors = _pir_doors(door_events)
-    on_pir = [e for e in door_events if e.sender in doors]
+    on_pir = [e for e in door_events if e.sender in pir_doors]
     taps = [(e.sender, e.ts) for e in on_pir if e.type == EventType.RFID]
     seen = [(e.sender, e.ts) for e in on_pir if _motion_of(e) is not None]
     windows = windows_around(taps, PIR_ORDER_WINDOW, PIR_ORDER_WINDOW)

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -411,21 +411,29 @@ def _serve_parent(runner: PipelineRunner, pipe: Connection) -> int:
 # --- consumers 2 and 3: the naive baselines and the raw limit -------------------------------
 
 
-class NaiveIngest:
+class SimpleConsumer:
+    """A consumer outside the ingest loop: counts what it saved, and when it last did; a
+    failure in paho's callback is kept here so the run stops instead of waiting it out."""
+
+    def __init__(self, url: str, name: str, on_message: Callable[[Inbound], None]) -> None:
+        self.saved = 0
+        self.last_save = 0.0
+        self.error: Exception | None = None
+        self.client = MqttClient(
+            BrokerAddress.from_url(url), f"bench-{name}-{os.getpid()}", on_message=on_message
+        )
+
+
+class NaiveIngest(SimpleConsumer):
     """The ingest's whole job done the naive way, one message at a time in paho's callback:
     the pipeline's validation, storing and rules in a transaction of its own, the answers
     published, and paho acknowledging the message when the callback returns. (It shares the
     engine's code, reference memo included: the only difference is the shape.)"""
 
     def __init__(self, url: str, prefix: str) -> None:
-        self.saved = 0
-        self.last_save = 0.0
+        super().__init__(url, "naive", self.handle)
         self.prefix = prefix
         self.answers: Counter[str] = Counter()
-        self.error: Exception | None = None
-        self.client = MqttClient(
-            BrokerAddress.from_url(url), f"bench-naive-{os.getpid()}", on_message=self.handle
-        )
 
     def handle(self, message: Inbound) -> None:
         try:
@@ -440,16 +448,11 @@ class NaiveIngest:
         self.last_save = time.time()
 
 
-class SaveOnlyConsumer:
+class SaveOnlyConsumer(SimpleConsumer):
     """One ORM save per event inside paho's callback, no rules; paho acks automatically."""
 
-    def __init__(self, url: str, prefix: str) -> None:
-        self.saved = 0
-        self.last_save = 0.0
-        self.prefix = prefix
-        self.client = MqttClient(
-            BrokerAddress.from_url(url), f"bench-save-{os.getpid()}", on_message=self.handle
-        )
+    def __init__(self, url: str) -> None:
+        super().__init__(url, "save", self.handle)
 
     def handle(self, message: Inbound) -> None:
         sender = message.topic.split("/")[2]
@@ -469,18 +472,14 @@ class SaveOnlyConsumer:
         self.last_save = time.time()
 
 
-class RawConsumer:
+class RawConsumer(SimpleConsumer):
     """paho into multi-row INSERTs (the pipeline's own statement) with no validation and no
     engine: the ceiling for one process."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str) -> None:
+        super().__init__(url, "raw", self.take)
         self.pending: list[Inbound] = []
         self.lock = threading.Lock()
-        self.saved = 0
-        self.last_save = 0.0
-        self.client = MqttClient(
-            BrokerAddress.from_url(url), f"bench-raw-{os.getpid()}", on_message=self.take
-        )
 
     def take(self, message: Inbound) -> None:
         with self.lock:
@@ -515,9 +514,6 @@ class RawConsumer:
         self.last_save = time.time()
 
 
-SimpleConsumer = NaiveIngest | SaveOnlyConsumer | RawConsumer
-
-
 def run_simple_consumer(
     consumer: SimpleConsumer,
     publisher: subprocess.Popen[str],
@@ -528,8 +524,8 @@ def run_simple_consumer(
     """Returns (publisher report, events/s from the first publish to the last save)."""
     deadline = time.monotonic() + timeout
     while consumer.saved < total and time.monotonic() < deadline:
-        if getattr(consumer, "error", None) is not None:
-            raise RuntimeError(f"the consumer failed: {consumer.error!r}")  # type: ignore[union-attr]
+        if consumer.error is not None:
+            raise RuntimeError(f"the consumer failed: {consumer.error!r}")
         if isinstance(consumer, RawConsumer):
             consumer.flush()
         else:

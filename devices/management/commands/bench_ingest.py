@@ -178,14 +178,14 @@ class Command(BaseCommand):
         say(f"  {baseline_per_s:,.0f} events/s; answered {naive.answers.total()} taps {answered}")
 
         say(f"naive save: {n} events, one ORM save per event, no rules, automatic ack ...")
-        save_only = bench.SaveOnlyConsumer(url, prefix)
+        save_only = bench.SaveOnlyConsumer(url)
         bench.connect_simple(save_only, prefix)
         publisher = stream.publish(f"b{secrets.token_hex(3)}", n, per_message=per)
         _, save_only_per_s = bench.run_simple_consumer(save_only, publisher, n, prefix, timeout=300)
         say(f"  {save_only_per_s:,.0f} events/s")
 
         say(f"raw limit: {events} events, paho into multi-row inserts, no logic, one process ...")
-        raw = bench.RawConsumer(url, prefix)
+        raw = bench.RawConsumer(url)
         bench.connect_simple(raw, prefix)
         publisher = stream.publish(f"r{secrets.token_hex(3)}", events, per_message=per)
         _, raw_per_s = bench.run_simple_consumer(raw, publisher, events, prefix, timeout=300)
@@ -193,7 +193,7 @@ class Command(BaseCommand):
         raw_replay_per_s = 0.0
         if replay:
             say(f"raw limit, {replay_per} events per message ...")
-            raw = bench.RawConsumer(url, prefix)
+            raw = bench.RawConsumer(url)
             bench.connect_simple(raw, prefix)
             publisher = stream.publish(
                 f"q{secrets.token_hex(3)}", events, per_message=replay_per, first_reader=readers
