@@ -14,10 +14,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from attendance import services
 from attendance.api.access import is_staff, may_correct, may_watch_room
-from attendance.corrections import CorrectionRefused, correct_record
 from attendance.livepage import page_state
-from attendance.models import AttendanceRecord, ClassSession, Room, Status, Student, Visit
+from attendance.models import ClassSession, Room, Status, Student, Visit
 
 
 def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
@@ -74,20 +74,19 @@ def room_page(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def correct(request: HttpRequest, code: str) -> HttpResponse:
     """Excuse or correct one student's record in a session, with a reason (audited)."""
-    session = get_object_or_404(ClassSession, pk=request.POST.get("session"), room__code=code)
-    student = get_object_or_404(Student, number=request.POST.get("student", ""))
-    if not session.course.enrolments.filter(student=student).exists():
-        messages.error(request, f"{student.full_name} is not enrolled in {session.course.code}.")
-        return redirect("room", code=code)
-    record, _ = AttendanceRecord.objects.get_or_create(session=session, student=student)
-    if not may_correct(request.user, record):
+    session = get_object_or_404(
+        ClassSession.objects.select_related("room"), pk=request.POST.get("session"), room__code=code
+    )
+    if not may_correct(request.user, session):
         raise PermissionDenied("You may correct only your own courses' records.")
+    student = get_object_or_404(Student, number=request.POST.get("student", ""))
+    status = request.POST.get("status", "")
     try:
-        correct_record(
-            record, request.POST.get("status", ""), request.user, request.POST.get("reason", "")
+        services.correct_attendance(
+            session, student, status, request.user, request.POST.get("reason", "")
         )
-    except CorrectionRefused as refused:
+    except services.CorrectionRefused as refused:
         messages.error(request, f"Not saved: {refused}.")
     else:
-        messages.success(request, f"{student.full_name}: marked {request.POST['status']}.")
+        messages.success(request, f"{student.full_name}: marked {status}.")
     return redirect("room", code=code)

@@ -57,10 +57,11 @@ def visible_records(user: Any, records: QuerySet[AttendanceRecord]) -> QuerySet[
     return records.filter(visible)
 
 
-def may_correct(user: Any, record: AttendanceRecord) -> bool:
+def may_correct(user: Any, session: ClassSession) -> bool:
+    """Staff, and the teachers of the session's course (checked before anything is written)."""
     if is_staff(user):
         return True
-    return taught_courses(user).filter(pk=record.session.course_id).exists()
+    return taught_courses(user).filter(pk=session.course_id).exists()
 
 
 def may_watch_room(user: Any, room: Room) -> bool:

@@ -8,17 +8,17 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from attendance import services
 from attendance.api.access import may_correct, visible_records
 from attendance.api.common import (
     DateRangeFilterSet,
     IdsFirstPagination,
 )
 from attendance.api.schema import ApiDefaults
-from attendance.corrections import REASON_MAX, correct_record
 from attendance.models import AttendanceRecord, Status
 
 MAX_ID = 2**63 - 1
@@ -52,7 +52,9 @@ class RecordSerializer(serializers.ModelSerializer):
 
 class CorrectionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices)
-    reason = serializers.CharField(max_length=REASON_MAX, help_text="Why; kept in the audit.")
+    reason = serializers.CharField(
+        max_length=services.REASON_MAX, help_text="Why; kept in the audit."
+    )
 
 
 class RecordFilter(DateRangeFilterSet):
@@ -102,12 +104,21 @@ class RecordViewSet(ApiDefaults, mixins.ListModelMixin, viewsets.GenericViewSet)
     def correct(self, request: Request, pk: str | None = None) -> Response:
         """Excuse or correct one record, with a reason (audited). Staff, or the course's
         teacher; the evidence's own verdict stays visible beside it."""
-        record = get_object_or_404(AttendanceRecord.objects.select_related("session"), pk=pk)
-        if not may_correct(request.user, record):
+        record = get_object_or_404(
+            AttendanceRecord.objects.select_related("session__room", "student"), pk=pk
+        )
+        if not may_correct(request.user, record.session):
             raise PermissionDenied("Only staff and the course's teachers may correct this record.")
         body = CorrectionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        correct_record(
-            record, body.validated_data["status"], request.user, body.validated_data["reason"]
-        )
+        try:
+            services.correct_attendance(
+                record.session,
+                record.student,
+                body.validated_data["status"],
+                request.user,
+                body.validated_data["reason"],
+            )
+        except services.CorrectionRefused as refused:
+            raise ValidationError({"status": [str(refused)]}) from refused
         return Response(RecordSerializer(self.get_queryset().get(pk=record.pk)).data)

@@ -9,7 +9,6 @@ visits. Queries are per batch, never per event.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -32,8 +31,9 @@ from attendance.engine.loading import (
     taps_of_cards_on_days,
     windows_around,
 )
+from attendance.engine.locks import lock_students
 from attendance.engine.saving import save_changed
-from attendance.models import Student, Visit, VisitSource
+from attendance.models import Visit, VisitSource
 from attendance.rules.door import PIR_ORDER_WINDOW, Motion
 from attendance.rules.evidence import EventKey, Tap, TapVerdict, VisitSpan
 from attendance.rules.proxy import (
@@ -43,7 +43,6 @@ from attendance.rules.proxy import (
     impossible_travel_findings,
 )
 from attendance.rules.visits import DayFrame, accepted_taps, checkpoint, plan_day
-from devices.models import Reader
 
 StudentDay = tuple[int, date]
 Pair = tuple[int, int]  # (session id, student id)
@@ -146,38 +145,6 @@ def replay_student_days(
         IMPOSSIBLE_TRAVEL, findings_by_day, rooms, sessions
     )
     return outcome
-
-
-def lock_pir_readers(device_ids: Iterable[str]) -> None:
-    """Lock these PIR readers' rows until the transaction ends, in primary key order (the
-    order a scan of the table takes them). Call before reading the motion at their doors,
-    and before locking students.
-
-    A tap's direction at a PIR door comes from the motion around it, which any batch may
-    store. Two batches in flight at once cannot see each other's events, so motion split
-    across them could turn a tap that neither batch's own motion turns, and a tap one of
-    them stores would be read without the other's motion. Holding the door makes the
-    second batch read after the first has committed (under READ COMMITTED, the isolation
-    the settings choose for MySQL and MariaDB, a read sees what committed before it)."""
-    if device_ids := set(device_ids):
-        list(
-            Reader.objects.select_for_update()
-            .filter(device_id__in=device_ids)
-            .order_by("id")
-            .values_list("id")
-        )
-
-
-def lock_students(student_ids: Iterable[int]) -> None:
-    """Lock these students' rows until the transaction ends, in id order (every worker
-    locks in the same order). Whoever rewrites a student's visits or records holds it;
-    reads after it see what the previous holder committed (READ COMMITTED)."""
-    list(
-        Student.objects.select_for_update()
-        .filter(id__in=set(student_ids))
-        .order_by("id")
-        .values_list("id")
-    )
 
 
 def _from(day_taps: list[Tap], moment: datetime | None) -> list[Tap]:

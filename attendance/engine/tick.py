@@ -14,6 +14,7 @@ from django.db import transaction
 from attendance.engine.days import day_bounds, local_day
 from attendance.engine.doors import Move, replay_student_days
 from attendance.engine.loading import sessions_in_rooms_on_days
+from attendance.engine.locks import lock_students
 from attendance.engine.records import StatusChange, recompute_records
 from attendance.models import ClassSession, Enrolment, Visit, VisitSource
 from attendance.rules.evidence import VisitSpan
@@ -73,14 +74,17 @@ def finalise_ended_sessions(now: datetime) -> TickOutcome:
     )
     for session_id, course_id in candidates:
         with transaction.atomic():
+            students = list(
+                Enrolment.objects.filter(course_id=course_id).values_list("student_id", flat=True)
+            )
+            # Students before the session's row (the one lock order): a worker that waits
+            # here finds the session claimed once the first one commits.
+            lock_students(students)
             claimed = ClassSession.objects.filter(id=session_id, finalised_at__isnull=True).update(
                 finalised_at=now
             )
             if not claimed:
                 continue  # another worker has it
-            students = Enrolment.objects.filter(course_id=course_id).values_list(
-                "student_id", flat=True
-            )
             outcome.changes += recompute_records(
                 {(session_id, s) for s in students}, now, "session ended", finalise={session_id}
             )

@@ -1,4 +1,4 @@
-"""correct_record: the audited service behind the API's correct endpoint."""
+"""services.correct_attendance: the audited door behind the API's and the page's corrections."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from attendance.corrections import CorrectionRefused, correct_record
 from attendance.models import AttendanceRecord, AuditEntry, RecordRevision
+from attendance.services import CorrectionRefused, correct_attendance
+
+
+def correct_record(record: AttendanceRecord, status: str, user, reason: str) -> AttendanceRecord:
+    return correct_attendance(record.session, record.student, status, user, reason)
+
 
 if TYPE_CHECKING:
     from attendance.api.testing import School

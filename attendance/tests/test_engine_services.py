@@ -187,13 +187,13 @@ def test_new_motion_replays_a_pir_tap_only_when_it_turns_its_direction(
     assert apply_batch([motion("o1", "09:00:00", "outer"), motion("i1", "09:00:01", "inner"),
                         pir_tap]) == {"p1": "accepted in"}  # fmt: skip
     replayed: list[set] = []
-    real = services.replay_student_days
+    real = services.doors.replay_student_days
 
     def spy(student_days, *args, **kwargs):  # type: ignore[no-untyped-def]
         replayed.append(set(student_days))
         return real(student_days, *args, **kwargs)
 
-    monkeypatch.setattr(services, "replay_student_days", spy)
+    monkeypatch.setattr(services.doors, "replay_student_days", spy)
     apply_batch([motion("o2", "09:00:03", "outer")])  # the order stays outer, then inner
     assert replayed[-1] == set()
     apply_batch([motion("i0", "08:59:59", "inner")])  # now inner came first: out

@@ -239,7 +239,7 @@ def test_any_permutation_or_repetition_of_ble_reports_gives_the_same_visits(data
 
 @time_machine.travel(LATER, tick=False)
 def test_resuming_a_cached_replay_gives_what_a_full_replay_gives(school):
-    from beacons.replay_cache import cache
+    from attendance.engine.ble.replay_cache import cache
 
     Beacon.objects.create(
         kind="eddystone_eid", room=school["A"], eid_key="00" * 16, eid_exponent=8,

@@ -25,7 +25,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, close_old
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from attendance import services as engine
+from attendance import services
 from devices.models import IngestWorker, RejectedMessage
 from devices.mqtt.client import BrokerUnavailable, Inbound, MqttClient, MqttError
 from devices.mqtt.pipeline import BatchOutcome, Rejection, handle_batch
@@ -213,7 +213,7 @@ class IngestLoop:
         now = timezone.now()
         try:
             mark_silent_readers_offline(now)
-            engine.periodic_tick(now)
+            services.periodic_tick(now)
             self._record_state(now)
         except DatabaseError as exc:
             log.error("periodic tick failed (%s); next one in %ss", exc, self.config.tick_s)
@@ -226,7 +226,7 @@ class IngestLoop:
         behind = False
         self._last_settle = time.monotonic()
         try:
-            behind = engine.settle_door_taps(timezone.now())
+            behind = services.settle_door_taps(timezone.now())
         except DatabaseError as exc:
             if _is_lock_conflict(exc):  # a batch held rows the slice needed: nothing broken
                 log.info("judging settled door taps rolled back by a lock conflict (%s)", exc)

@@ -20,16 +20,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Field
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
-from attendance import services as engine
-from attendance.engine.doors import lock_pir_readers
-from attendance.engine.loading import ReaderInfo, one_batch, readers_by_device
+from attendance.services import IngestBatch, TapAnswer, ingest_batch
 from beacons.models import Phone
-from devices.models import RawEvent, ReaderMode, RejectedMessage, SenderKind
+from devices import acks as ack_format
+from devices.models import RawEvent, RejectedMessage, SenderKind
 from devices.mqtt import contract
 from devices.mqtt.contract import ContractError
 from devices.mqtt.readers import apply_reader_statuses, mark_readers_seen
@@ -106,8 +105,8 @@ class _Plan:
     answers: list[tuple[str, str, EventKey | None, str | None]] = field(default_factory=list)
     statuses: list[tuple[str, contract.ReaderStatus, bool]] = field(default_factory=list)
     readers_seen: set[str] = field(default_factory=set)
-    # PIR readers the batch writes to or reads the motion of: locked first (see _handle_batch).
-    pir_doors: set[str] = field(default_factory=set)
+    # Registered readers the batch has messages from: their PIR doors are locked first.
+    devices: set[str] = field(default_factory=set)
     phones_seen: set[str] = field(default_factory=set)
     rejections: list[Rejection] = field(default_factory=list)
     rejected_rows: list[RejectedMessage] = field(default_factory=list)
@@ -116,28 +115,23 @@ class _Plan:
 def handle_batch(messages: Sequence[Message], *, prefix: str | None = None) -> BatchOutcome:
     """Validate, store and apply a batch; returns the answers to publish after commit."""
     prefix = prefix or settings.MQTT_TOPIC_PREFIX
-    with one_batch():  # the readers the plan reads are the engine's too
-        return _handle_batch(messages, prefix)
+    with ingest_batch() as batch:  # the readers the plan reads are the engine's too
+        return _handle_batch(messages, prefix, batch)
 
 
-def _handle_batch(messages: Sequence[Message], prefix: str) -> BatchOutcome:
+def _handle_batch(messages: Sequence[Message], prefix: str, batch: IngestBatch) -> BatchOutcome:
     now = timezone.now()
-    plan = _plan_batch(messages, prefix, now)
+    plan = _plan_batch(messages, prefix, now, batch)
     outcome = BatchOutcome(rejections=plan.rejections)
-    with transaction.atomic():
-        # Doors before students, in every transaction: the engine locks a PIR door before
-        # reading its motion, and this batch may also write the row (status, last seen)
-        # after the engine has locked students. Taking them all now keeps the order.
-        lock_pir_readers(plan.pir_doors)
+    with batch.writing(plan.devices):
         new_events, duplicate_keys = _store_events(plan.candidates)
-        answers = engine.apply_new_events(new_events) if new_events else {}
+        answers = batch.apply_events(new_events)
         if plan.rejected_rows:
             RejectedMessage.objects.bulk_create(plan.rejected_rows)
         apply_reader_statuses(plan.statuses, now)
         mark_readers_seen(plan.readers_seen, now)
         if plan.phones_seen:
             Phone.objects.filter(phone_id__in=plan.phones_seen).update(last_seen=now)
-        engine.request_rejudging(new_events)  # last: lateness is judged just before commit
     outcome.new_keys = [_key(e) for e in new_events]
     outcome.duplicates = len(duplicate_keys)
     outcome.acks = _answers(plan.answers, answers, duplicate_keys, prefix)
@@ -154,7 +148,9 @@ def _handle_batch(messages: Sequence[Message], prefix: str) -> BatchOutcome:
 # --- planning: validation and sender checks, no writes -------------------------------------
 
 
-def _plan_batch(messages: Sequence[Message], prefix: str, now: datetime) -> _Plan:
+def _plan_batch(
+    messages: Sequence[Message], prefix: str, now: datetime, batch: IngestBatch
+) -> _Plan:
     plan = _Plan()
     topics: list[contract.Topic | None] = []
     for index, message in enumerate(messages):
@@ -165,7 +161,7 @@ def _plan_batch(messages: Sequence[Message], prefix: str, now: datetime) -> _Pla
             _reject(plan, index, message, "", exc.reason, whole=True, now=now)
     device_ids = {t.sender for t in topics if t and t.kind != "ble"}
     phone_ids = {t.sender for t in topics if t and t.kind == "ble"}
-    readers = readers_by_device(device_ids)
+    readers = batch.readers(device_ids)
     phones = Phone.objects.only("id", "phone_id", "active").in_bulk(
         phone_ids, field_name="phone_id"
     )
@@ -176,8 +172,8 @@ def _plan_batch(messages: Sequence[Message], prefix: str, now: datetime) -> _Pla
         if refusal:
             _reject(plan, index, message, topic.sender, refusal, whole=True, now=now)
             continue
-        if topic.kind != "ble" and readers[topic.sender].mode == ReaderMode.PIR:
-            plan.pir_doors.add(topic.sender)
+        if topic.kind != "ble":
+            plan.devices.add(topic.sender)
         if topic.kind == "events":
             _plan_reader_events(plan, index, message, topic.sender, prefix, now)
         elif topic.kind == "status":
@@ -188,7 +184,7 @@ def _plan_batch(messages: Sequence[Message], prefix: str, now: datetime) -> _Pla
 
 
 def _sender_refusal(
-    topic: contract.Topic, readers: dict[str, ReaderInfo], phones: dict[str, Phone]
+    topic: contract.Topic, readers: dict[str, Any], phones: dict[str, Phone]
 ) -> str | None:
     if topic.kind == "ble":
         phone = phones.get(topic.sender)
@@ -433,7 +429,7 @@ def _read_back(keys: Iterable[EventKey]) -> Iterable[tuple[int, str, str, str, i
 
 def _answers(
     slots: list[tuple[str, str, EventKey | None, str | None]],
-    engine_answers: dict[tuple[str, str], engine.TapAnswer],
+    engine_answers: dict[tuple[str, str], TapAnswer],
     duplicate_keys: set[EventKey],
     prefix: str,
 ) -> list[Outgoing]:
@@ -441,14 +437,14 @@ def _answers(
     answered_new: set[EventKey] = set()
     for device, event_id, key, reason in slots:
         if key is None:
-            body: dict[str, Any] = {"id": event_id, "result": "invalid", "reason": reason}
+            body = ack_format.invalid(event_id, reason or "invalid")
         elif key not in answered_new and (device, event_id) in engine_answers:
             answered_new.add(key)
-            body = engine_answers[(device, event_id)].payload()
+            body = ack_format.of_answer(engine_answers[(device, event_id)])
         elif key in duplicate_keys or key in answered_new:
-            body = {"id": event_id, "result": "duplicate"}
+            body = ack_format.duplicate(event_id)
         else:  # stored, but the engine gave no answer: should not happen; say so plainly
-            body = {"id": event_id, "result": "invalid", "reason": "not processed"}
+            body = ack_format.invalid(event_id, "not processed")
         acks.append(Outgoing(device, f"{prefix}/devices/{device}/ack", body))
     return acks
 

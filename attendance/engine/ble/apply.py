@@ -1,5 +1,6 @@
-"""BLE presence into the engine: replay phone segments (beacons.services), then recompute
-the records their visits and flags touch and tell the live room state.
+"""BLE presence into the engine: replay phone segments (`segments`), then recompute the
+records their visits and flags touch and tell the live room state. The caller holds the
+phones' students (attendance.services).
 
 Kept apart from the door path: it only adds `ble` visits and `ble:` flags, and the records
 already count visits of every source as a union of intervals.
@@ -11,9 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from attendance import live
+from attendance.engine.ble.segments import BleOutcome, apply_phone_evidence
 from attendance.engine.records import recompute_records
 from attendance.models import Student, Visit, VisitSource
-from beacons.services import BleOutcome, apply_phone_evidence
 
 
 def apply_ble(moments: Sequence[tuple[str, datetime]], now: datetime, cause: str) -> BleOutcome:

@@ -22,14 +22,14 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Q
 
+from attendance.engine.ble.evidence import BeaconBook, load_beacon_book, update_beacon_health
+from attendance.engine.ble.flags import SegmentEvidence, replace_segment_flags
+from attendance.engine.ble.replay_cache import CachedRun, cache, digest
 from attendance.engine.days import day_bounds, local_day
 from attendance.engine.loading import SessionRow, memoised, sessions_in_rooms_on_days
 from attendance.models import Visit, VisitSource
-from beacons.ble_evidence import BeaconBook, load_beacon_book, update_beacon_health
-from beacons.ble_flags import SegmentEvidence, replace_segment_flags
 from beacons.models import Phone
 from beacons.presence import PresenceConfig, PresenceInterval, PresenceTracker, ScanWindow
-from beacons.replay_cache import CachedRun, cache, digest
 from devices.models import EventType, RawEvent, SenderKind
 
 PRESENCE = PresenceConfig()
@@ -158,7 +158,16 @@ def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime)
 # -- loading ----------------------------------------------------------------------------------
 
 
+def students_of_phones(phone_ids: Iterable[str]) -> set[int]:
+    """The students whose phones these are: the writer locks them before replaying."""
+    return {info.student_id for info in _phones(set(phone_ids)).values()}
+
+
 def _phones(phone_ids: set[str]) -> dict[str, PhoneInfo]:
+    return memoised("phones", phone_ids, _load_phones)
+
+
+def _load_phones(phone_ids: set[str]) -> dict[str, PhoneInfo]:
     rows = Phone.objects.filter(phone_id__in=phone_ids).values_list(
         "phone_id", "student_id", "rssi_offset_db"
     )

@@ -1,46 +1,41 @@
-"""Applying stored evidence to visits and records: the engine's entry points.
+"""A batch of door events into visits and records: the door path of the one door.
 
-The ingest (MQTT or HTTP) inserts new RawEvent rows and then, inside the same transaction,
-calls `apply_new_events`; whatever it returns is published to the readers only after
-commit. The ingest loop's tick calls `periodic_tick`. Decisions come from attendance.rules;
-attendance.engine loads evidence in bulk and saves the difference.
+The ingest (MQTT or HTTP) stores new RawEvent rows inside the batch's transaction
+(attendance.services.ingest) and hands them here; the answers go to the readers only after
+commit. Decisions come from attendance.rules; attendance.engine loads evidence in bulk and
+saves the difference.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import transaction
 from django.utils import timezone
 
-from attendance import live
-from attendance.engine.ble import apply_ble
-from attendance.engine.crowd import ask_to_rejudge, judge_settled_slice
+from attendance.engine.ble.apply import apply_ble
+from attendance.engine.ble.segments import moments_of_taps, phone_moments, students_of_phones
+from attendance.engine.crowd import ask_to_rejudge
 from attendance.engine.days import local_day
-from attendance.engine.doors import Move, lock_pir_readers, lock_students, replay_student_days
+from attendance.engine.doors import replay_student_days
 from attendance.engine.loading import (
     Neighbourhood,
     StoredTap,
     cards_by_uid,
-    cards_of_students,
     is_motion,
     neighbourhood,
     one_batch,
     readers_by_device,
-    student_numbers,
     windows_around,
 )
-from attendance.engine.records import StatusChange, recompute_records
-from attendance.engine.reference import prune_changes
-from attendance.engine.tick import close_due_visits, finalise_ended_sessions
-from attendance.models import ClassSession, Enrolment
+from attendance.engine.locks import lock_pir_readers, lock_students
+from attendance.engine.publishing import publish_changes
+from attendance.engine.records import recompute_records
 from attendance.rules.door import PIR_ORDER_WINDOW, Motion, direction_from_pir
 from attendance.rules.evidence import EventKey
 from attendance.rules.records import merged_spans
-from beacons.services import moments_of_taps, phone_moments, silent_phone_moments
 from devices.models import EventType, RawEvent, SenderKind
 
 
@@ -53,16 +48,6 @@ class TapAnswer:
     dir: str | None = None
     display: str | None = None
     reason: str | None = None
-
-    def payload(self) -> dict[str, str]:
-        body = {"id": self.event_id, "result": self.result}
-        if self.dir:
-            body["dir"] = self.dir
-        if self.display:
-            body["display"] = self.display
-        if self.reason:
-            body["reason"] = self.reason
-        return body
 
 
 def apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAnswer]:
@@ -83,6 +68,7 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
     motions = [e for e in door_events if e.type == EventType.PIR]
     if not taps and not motions:
         if reports:
+            lock_students(students_of_phones(p for p, _ in reports))
             apply_ble(reports, now, _cause(events, set()))
         return {}
     cards = cards_by_uid(e.uid for e in taps)
@@ -103,6 +89,13 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
     near = neighbourhood(_pir_windows(door_events, pir_doors))
     for student_day, moment in _days_revised_by_motion(motions, near).items():
         _earliest(replay_from, student_day, moment)
+    # Every student this batch may write, locked at once in id order (attendance.services):
+    # the door replay's, and the phone owners' of the BLE reports and accepted taps.
+    lock_students(
+        {student for student, _ in replay_from}
+        | students_of_phones(p for p, _ in reports)
+        | {card.student_id for card in cards.values()}
+    )
     new_keys = {EventKey(e.ts, e.sender, e.event_id) for e in taps}
     door = replay_student_days(replay_from, now, new_keys, near)  # type: ignore[arg-type]
     for e in taps:
@@ -120,7 +113,7 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
     changes = recompute_records(
         door.record_pairs, now, _cause(events, door.late_students), revising=door.late_students
     )
-    _publish(door.moves, changes)
+    publish_changes(door.moves, changes)
     # BLE after the door: its flags compare the phone with the taps just applied.
     accepted = [(cards[e.uid].student_id, e.ts) for e in taps
                 if answers[(e.sender, e.event_id)].result == "accepted"]  # fmt: skip
@@ -231,95 +224,3 @@ def _cause(events: Sequence[RawEvent], late_students: set[int]) -> str:
     what = "late event" if late_students else "new events"
     shown = ", ".join(senders[:3]) + (f" (+{len(senders) - 3})" if len(senders) > 3 else "")
     return f"{what} from {shown}"
-
-
-def periodic_tick(now: datetime | None = None) -> None:
-    """Time-driven work the ingest loop runs every few seconds: closing visits that are due
-    (the room's last session ended, or the day did), finalising ended sessions, and keeping
-    the reference change log short."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        closed = close_due_visits(now)
-        _publish(closed.moves, closed.changes)
-    silent = silent_phone_moments(now)
-    if silent:
-        with transaction.atomic():
-            apply_ble(silent, now, "phone went silent")
-    finalised = finalise_ended_sessions(now)
-    if finalised.changes:
-        with transaction.atomic():
-            _publish([], finalised.changes)
-    prune_changes()
-
-
-def settle_door_taps(now: datetime | None = None) -> bool:
-    """One slice of judging the door taps that have settled (several cards, one person);
-    True if more wait. The ingest loop runs slices between its batches."""
-    now = now or timezone.now()
-    with one_batch(), transaction.atomic():
-        judged = judge_settled_slice(now)
-        if judged.pairs:
-            # A batch may be replaying these students' days: wait for it (the batch locks
-            # them too, in the same order), then recompute from what it committed.
-            lock_students({student for _, student in judged.pairs})
-            _publish([], recompute_records(judged.pairs, now, "taps judged at the door"))
-    return judged.behind
-
-
-def recompute_students(student_days: Iterable[tuple[int, object]], cause: str) -> None:
-    """Replay student-days from the stored events (after a card or reader change)."""
-    now = timezone.now()
-    with transaction.atomic():
-        door = replay_student_days(set(student_days), now)  # type: ignore[arg-type]
-        _publish(door.moves, recompute_records(door.record_pairs, now, cause))
-
-
-def recompute_course(course_id: int, cause: str = "course policy changed") -> int:
-    """Recompute every record of a course's ended or running sessions from the stored visits
-    (after its grace or minimum share changed); returns how many records were looked at."""
-    now = timezone.now()
-    sessions = list(
-        ClassSession.objects.filter(
-            course_id=course_id, starts_at__lte=now, cancelled=False
-        ).values_list("id", "finalised_at")
-    )
-    students = list(
-        Enrolment.objects.filter(course_id=course_id).values_list("student_id", flat=True)
-    )
-    pairs = {(s, st) for s, _ in sessions for st in students}
-    with transaction.atomic():
-        changes = recompute_records(
-            pairs, now, cause, finalise={s for s, final in sessions if final is not None}
-        )
-        _publish([], changes)
-    return len(pairs)
-
-
-def _publish(moves: list[Move], changes: list[StatusChange]) -> None:
-    """Name the students, then hand the live state its updates for after commit."""
-    if not moves and not changes:
-        return
-    ids = {m.student_id for m in moves} | {c.student_id for c in changes}
-    numbers = student_numbers(ids)
-    live_moves = [
-        live.LiveMove(numbers[m.student_id], m.room, m.since, m.basis)
-        for m in moves
-        if m.student_id in numbers
-    ]
-    statuses: dict[str, live.RoomDelta] = {}
-    for c in changes:
-        if c.student_id in numbers:
-            statuses.setdefault(c.room, live.RoomDelta()).status[numbers[c.student_id]] = c.status
-    live.publish_on_commit(live_moves, statuses)
-
-
-__all__ = [
-    "TapAnswer",
-    "apply_new_events",
-    "cards_of_students",
-    "periodic_tick",
-    "recompute_course",
-    "recompute_students",
-    "request_rejudging",
-    "settle_door_taps",
-]

@@ -16,10 +16,10 @@ from typing import Any
 
 from django.db.models import Q
 
+from attendance.engine.ble.evidence import BeaconBook
 from attendance.engine.flags import session_at
 from attendance.engine.loading import SessionRow, cards_of_students, readers_by_device
 from attendance.models import ProxyFlag
-from beacons.ble_evidence import BeaconBook
 from beacons.presence import PresenceInterval, ScanWindow
 from beacons.sightings import ReadReport
 from beacons.spoofing import (
@@ -45,7 +45,7 @@ TAP_REACH = timedelta(minutes=3)
 @dataclass(frozen=True)
 class SegmentEvidence:
     phone_id: str
-    phone: Any  # beacons.services.PhoneInfo
+    phone: Any  # attendance.engine.ble.segments.PhoneInfo
     lo: datetime
     hi: datetime
     reads: list[ReadReport]

@@ -1,0 +1,7 @@
+"""BLE presence applied: phone reports into `ble` visits, BLE flags and records.
+
+`apply` is the entry the services call; `segments` replays a phone's reports through the
+pure tracker (beacons.presence); `evidence` loads the beacons and keeps their health;
+`flags` judges the spoofing rules (beacons.spoofing) over what a replay read;
+`replay_cache` keeps a replay's state between batches so a report resumes it.
+"""
