@@ -11,8 +11,17 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from attendance.admin import HistoryInline, ReadOnlyAdmin, RoomAdmin, StudentAdmin, add_inline
+from devices import quarantine
 from devices.identifiers import InvalidUid, normalise_uid
-from devices.models import Card, CardAction, CardHistory, RawEvent, Reader, RejectedMessage
+from devices.models import (
+    Card,
+    CardAction,
+    CardHistory,
+    QuarantinedMessage,
+    RawEvent,
+    Reader,
+    RejectedMessage,
+)
 from zias.csv_export import export_action
 
 
@@ -169,3 +178,32 @@ class RejectedMessageAdmin(ReadOnlyAdmin):
             "Export selected as CSV",
         )
     ]
+
+
+@admin.register(QuarantinedMessage)
+class QuarantinedMessageAdmin(ReadOnlyAdmin):
+    """Messages that failed inside the server (our bug), kept whole: re-run them once the
+    bug is fixed."""
+
+    list_display = ["received_at", "topic", "state", "attempts", "outcome"]
+    list_filter = ["state"]
+    search_fields = ["topic", "error"]
+    date_hierarchy = "received_at"
+    readonly_fields = ["topic", "payload_text", "received_at", "error", "attempts", "state",
+                       "outcome", "rerun_at"]  # fmt: skip
+    exclude = ["payload"]
+    actions = ["rerun"]
+
+    @admin.display(description="payload")
+    def payload_text(self, obj: QuarantinedMessage) -> str:
+        return bytes(obj.payload).decode("utf-8", "replace")
+
+    @admin.action(description="Re-run through the pipeline")
+    def rerun(self, request: HttpRequest, queryset: QuerySet[QuarantinedMessage]) -> None:
+        tally = quarantine.rerun(queryset)
+        level = messages.SUCCESS if not tally.still_failing else messages.WARNING
+        self.message_user(
+            request,
+            f"{tally.stored} message(s) stored; {tally.still_failing} still failing.",
+            level,
+        )

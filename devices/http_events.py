@@ -11,7 +11,6 @@ import binascii
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import OperationalError
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -30,8 +29,9 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from attendance.api.schema import ErrorSerializer, ZiasAutoSchema
 from devices.credentials import verify_password
 from devices.models import Reader
+from devices.mqtt.committing import DatabaseAway, commit_batch
 from devices.mqtt.contract import is_sender_id
-from devices.mqtt.pipeline import IncomingMessage, handle_batch
+from devices.mqtt.pipeline import IncomingMessage
 
 
 @dataclass(frozen=True)
@@ -163,13 +163,19 @@ class AttendanceEventView(APIView):
             origin=f"http:{device}",
         )
         try:
-            outcome = handle_batch([message])
-        except OperationalError:
+            outcome = commit_batch([message], settings.MQTT_TOPIC_PREFIX)
+        except DatabaseAway:
             return Response(
                 {"detail": "the database is unavailable; send again later"},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
         answers = [ack.body for ack in outcome.acks]
+        if outcome.quarantined:
+            # Our failure, not the reader's: the message is kept whole for staff to re-run.
+            return Response(
+                {"detail": "kept in quarantine after a server error", "answers": answers},
+                status=status.HTTP_202_ACCEPTED,
+            )
         refused = [r for r in outcome.rejections if r.whole_message]
         nothing_valid = outcome.rejections and not outcome.stored and not outcome.duplicates
         if refused or nothing_valid:

@@ -221,3 +221,33 @@ class IngestWorker(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class QuarantineState(models.TextChoices):
+    WAITING = "waiting", "Waiting for a re-run"
+    STORED = "stored", "Re-run and stored"
+
+
+class QuarantinedMessage(models.Model):
+    """A message within the contract that made the server itself fail (our bug), kept whole
+    so that staff can re-run it through the pipeline once the bug is fixed. Not rejected
+    input: nothing was wrong with what the sender sent."""
+
+    topic = models.CharField(max_length=255)
+    payload = models.BinaryField(help_text="Exactly as received.")
+    retain = models.BooleanField(default=False)
+    received_at = models.DateTimeField(db_index=True)
+    error = models.TextField(help_text="What failed, with the traceback of the last attempt.")
+    attempts = models.PositiveIntegerField(default=1)
+    state = models.CharField(
+        max_length=8, choices=QuarantineState.choices, default=QuarantineState.WAITING
+    )
+    outcome = models.CharField(max_length=200, blank=True, help_text="What the last re-run did.")
+    rerun_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["state", "received_at"], name="quarantine_waiting")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} ({self.get_state_display()})"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
-import random
 import socket
 import threading
 import time
@@ -21,14 +20,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.db import connection as db_connection
 from django.utils import timezone
 
 from attendance import services
-from devices.models import IngestWorker, RejectedMessage
+from devices.models import IngestWorker
 from devices.mqtt.client import BrokerUnavailable, Inbound, MqttClient, MqttError
-from devices.mqtt.pipeline import BatchOutcome, Rejection, handle_batch
+from devices.mqtt.committing import DatabaseAway, commit_batch, is_lock_conflict
+from devices.mqtt.pipeline import BatchOutcome
 from devices.mqtt.readers import mark_silent_readers_offline
 
 log = logging.getLogger("devices.ingest")
@@ -44,8 +44,6 @@ BACKOFF_MAX_S = 30.0
 # back while behind and the inbox is empty.
 SETTLE_EVERY_S = 1.0
 SETTLE_RETRY_S = 5.0  # after a slice failed for a reason other than the database
-# Errors that mean "the database is not there right now", not "this input is bad".
-_DB_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def contract_topics(prefix: str, shared_group: str = "") -> list[str]:
@@ -82,7 +80,7 @@ class IngestLoop:
         self._last_settle = 0.0
         self._started_at = timezone.now()
         self._in_hand: list[Inbound] = []
-        self.totals = {"stored": 0, "duplicates": 0, "rejected": 0}
+        self.totals = {"stored": 0, "duplicates": 0, "rejected": 0, "quarantined": 0}
 
     # --- control ------------------------------------------------------------------------
 
@@ -166,45 +164,23 @@ class IngestLoop:
         self.totals["stored"] += outcome.stored
         self.totals["duplicates"] += outcome.duplicates
         self.totals["rejected"] += len(outcome.rejections)
+        self.totals["quarantined"] += outcome.quarantined
         if self.on_committed:
             self.on_committed(batch, outcome, committed_at)
 
     def _commit_with_retry(self, batch: list[Inbound]) -> BatchOutcome | None:
+        """Commit the batch (conflicts retried, bugs quarantined: see committing); while the
+        database is away, keep it unacknowledged and try again with backoff."""
         delay = BACKOFF_MIN_S
         while True:
             try:
-                return self._commit(batch)
-            except _DB_UNAVAILABLE as exc:
-                if _is_lock_conflict(exc):
-                    # Another worker held rows this batch needed; the database rolled this
-                    # transaction back. Nothing is wrong with the connection: go again soon.
-                    log.info("batch rolled back by a lock conflict (%s); retrying it", exc)
-                    if self._stop.wait(random.uniform(0.005, 0.05)):
-                        return None
-                    continue
+                return commit_batch(batch, self.config.prefix, pause=self._stop.wait)
+            except DatabaseAway as exc:
                 log.error("database unavailable (%s); retrying the batch in %.1fs", exc, delay)
                 _reset_db_connection()
                 if self._stop.wait(delay):
                     return None
                 delay = min(delay * 2, BACKOFF_MAX_S)
-
-    def _commit(self, batch: list[Inbound]) -> BatchOutcome:
-        try:
-            return handle_batch(batch, prefix=self.config.prefix)
-        except _DB_UNAVAILABLE:
-            raise
-        except Exception:
-            if len(batch) == 1:
-                return _quarantine(batch[0])
-            log.exception("batch of %d failed; retrying its messages one by one", len(batch))
-            merged = BatchOutcome()
-            for message in batch:
-                single = self._commit([message])
-                merged.acks += single.acks
-                merged.rejections += single.rejections
-                merged.new_keys += single.new_keys
-                merged.duplicates += single.duplicates
-            return merged
 
     # --- periodic work ------------------------------------------------------------------
 
@@ -228,7 +204,7 @@ class IngestLoop:
         try:
             behind = services.settle_door_taps(timezone.now())
         except DatabaseError as exc:
-            if _is_lock_conflict(exc):  # a batch held rows the slice needed: nothing broken
+            if is_lock_conflict(exc):  # a batch held rows the slice needed: nothing broken
                 log.info("judging settled door taps rolled back by a lock conflict (%s)", exc)
             else:
                 log.error("judging settled door taps failed (%s); trying again shortly", exc)
@@ -286,29 +262,6 @@ class IngestLoop:
         self.client.disconnect()
         with contextlib.suppress(DatabaseError):
             self._record_state(timezone.now(), stopped=True)
-
-
-def _quarantine(message: Inbound) -> BatchOutcome:
-    """A message that makes the pipeline itself fail is kept as rejected, so the loop goes on."""
-    log.exception("processing %s failed; keeping it as rejected", message.topic)
-    reason = "processing failed inside the server; kept for inspection"
-    RejectedMessage.objects.create(
-        topic=message.topic[:255],
-        reason=reason,
-        payload=message.payload[: 64 * 1024].decode("utf-8", "replace"),
-        received_at=datetime.fromtimestamp(message.received_at, tz=UTC),
-    )
-    return BatchOutcome(rejections=[Rejection(0, message.topic, "", reason, whole_message=True)])
-
-
-# MySQL/MariaDB: deadlock, lock wait timeout. PostgreSQL: serialization failure, deadlock.
-_LOCK_CONFLICT_CODES = {1213, 1205, "40001", "40P01"}
-
-
-def _is_lock_conflict(exc: Exception) -> bool:
-    cause = exc.__cause__ or exc
-    code = getattr(cause, "pgcode", None) or (cause.args[0] if cause.args else None)
-    return code in _LOCK_CONFLICT_CODES
 
 
 def _reset_db_connection() -> None:

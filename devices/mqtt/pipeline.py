@@ -90,6 +90,7 @@ class BatchOutcome:
     rejections: list[Rejection] = field(default_factory=list)
     new_keys: list[EventKey] = field(default_factory=list)
     duplicates: int = 0
+    quarantined: int = 0
 
     @property
     def stored(self) -> int:

@@ -11,7 +11,10 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from attendance import services
-from devices.models import IngestWorker, RawEvent, Reader, RejectedMessage
+from attendance.services import doors as doors_service
+from attendance.services import ingest as ingest_service
+from devices.models import IngestWorker, QuarantinedMessage, RawEvent, Reader, RejectedMessage
+from devices.mqtt import committing
 from devices.mqtt import loop as loop_module
 from devices.mqtt.client import MqttClient
 from devices.mqtt.loop import IngestLoop, LoopConfig, contract_topics
@@ -91,7 +94,7 @@ def test_a_batch_waits_for_company_only_until_batch_ms_after_its_first_message_a
 
 def test_database_outage_retries_the_batch_and_acks_only_after(door, loop, monkeypatch):
     calls = []
-    real = loop_module.handle_batch
+    real = committing.handle_batch
 
     def flaky(batch, prefix):
         calls.append(len(loop.client.acked))
@@ -99,7 +102,7 @@ def test_database_outage_retries_the_batch_and_acks_only_after(door, loop, monke
             raise OperationalError("MariaDB has gone away")
         return real(batch, prefix=prefix)
 
-    monkeypatch.setattr(loop_module, "handle_batch", flaky)
+    monkeypatch.setattr(committing, "handle_batch", flaky)
     monkeypatch.setattr(loop_module, "_reset_db_connection", lambda: None)
     monkeypatch.setattr(loop_module, "BACKOFF_MIN_S", 0.01)
     loop.process([inbound(json.dumps(tap("d-1")).encode(), 7)])
@@ -111,7 +114,7 @@ def test_a_deadlock_with_another_worker_is_retried_at_once_on_the_same_connectio
     door, loop, monkeypatch
 ):
     calls = []
-    real = loop_module.handle_batch
+    real = committing.handle_batch
 
     def contended(batch, prefix):
         calls.append(len(loop.client.acked))
@@ -122,7 +125,7 @@ def test_a_deadlock_with_another_worker_is_retried_at_once_on_the_same_connectio
     def no_reconnect() -> None:
         raise AssertionError("a lock conflict is not an outage: the connection is fine")
 
-    monkeypatch.setattr(loop_module, "handle_batch", contended)
+    monkeypatch.setattr(committing, "handle_batch", contended)
     monkeypatch.setattr(loop_module, "_reset_db_connection", no_reconnect)
     monkeypatch.setattr(loop_module, "BACKOFF_MIN_S", 60)  # an outage's wait would hang here
     loop.process([inbound(json.dumps(tap("d-1")).encode(), 7)])
@@ -135,32 +138,33 @@ def test_stop_during_an_outage_leaves_the_batch_unacknowledged(door, loop, monke
         loop.request_stop()
         raise OperationalError("gone")
 
-    monkeypatch.setattr(loop_module, "handle_batch", down)
+    monkeypatch.setattr(committing, "handle_batch", down)
     monkeypatch.setattr(loop_module, "_reset_db_connection", lambda: None)
     loop.process([inbound(json.dumps(tap("d-1")).encode(), 7)])
     assert loop.client.acked == []
 
 
-def test_a_message_that_breaks_the_engine_is_kept_as_rejected_and_the_rest_go_on(
+def test_a_message_that_breaks_the_engine_is_quarantined_whole_and_the_rest_go_on(
     door, loop, monkeypatch
 ):
-    real = services.apply_new_events
+    real = doors_service.apply_new_events
 
     def picky(events):
         if any(e.event_id == "poison" for e in events):
             raise ValueError("engine bug")
         return real(events)
 
-    monkeypatch.setattr(services, "apply_new_events", picky)
-    loop.process(
-        [
-            inbound(json.dumps(tap("fine")).encode(), 1),
-            inbound(json.dumps(tap("poison", uid="04BBBBBB")).encode(), 2),
-        ]
-    )
+    monkeypatch.setattr(ingest_service, "apply_new_events", picky)
+    poison = json.dumps(tap("poison", uid="04BBBBBB")).encode()
+    loop.process([inbound(json.dumps(tap("fine")).encode(), 1), inbound(poison, 2)])
     assert loop.client.acked == [1, 2]
     assert list(RawEvent.objects.values_list("event_id", flat=True)) == ["fine"]
-    assert "processing failed" in RejectedMessage.objects.get().reason
+    kept = QuarantinedMessage.objects.get()
+    assert bytes(kept.payload) == poison and "engine bug" in kept.error
+    assert not RejectedMessage.objects.exists()  # nothing was wrong with what the reader sent
+    answers = [body for _, body in loop.client.published]
+    assert {"id": "poison", "result": "invalid", "reason": "server_error"} in answers
+    assert loop.totals["quarantined"] == 1 and loop.totals["rejected"] == 0
 
 
 def test_tick_marks_silent_readers_offline_and_records_the_worker(door, loop):
