@@ -91,8 +91,9 @@ def _ingest() -> dict[str, Any]:
 
 
 def _door_judging() -> dict[str, Any]:
-    from attendance.engine.crowd import CURSOR, SETTLE_DELAY
     from attendance.models import EngineCursor, RejudgeRequest
+    from attendance.services import CROWD_CURSOR as CURSOR
+    from attendance.services import SETTLE_DELAY
 
     try:
         position = EngineCursor.objects.filter(name=CURSOR).values_list("position", flat=True)

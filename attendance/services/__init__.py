@@ -14,8 +14,11 @@ it will write under them (READ COMMITTED):
 
 So a person's correction cannot be reverted by a batch that read the record before it, and
 two writers of one new record wait for each other instead of racing on its unique key.
+The crowd pass's cursor and settling delay are re-exported for /health.
 """
 
+from attendance.engine.crowd import CURSOR as CROWD_CURSOR
+from attendance.engine.crowd import SETTLE_DELAY
 from attendance.services.ble import apply_phone_reports
 from attendance.services.corrections import (
     REASON_MAX,
@@ -29,7 +32,9 @@ from attendance.services.recompute import recompute_course, recompute_students
 from attendance.services.ticking import periodic_tick, settle_door_taps
 
 __all__ = [
+    "CROWD_CURSOR",
     "REASON_MAX",
+    "SETTLE_DELAY",
     "CorrectionRefused",
     "IngestBatch",
     "TapAnswer",
