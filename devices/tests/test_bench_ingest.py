@@ -17,6 +17,7 @@ FIGURES = {
     "replay_events_per_s",
     "raw_replay_events_per_s",
     "save_only_events_per_s",
+    "raw_share",
 }
 
 
@@ -48,6 +49,9 @@ def test_bench_ingest_prints_its_figures_and_the_pipeline_loses_nothing(procdb) 
     figures = dict(pair.split("=", 1) for pair in lines[-1].split())
     assert set(figures) == FIGURES, lines[-1]
     assert (figures["lost"], figures["duplicated"]) == ("0", "0"), out
+    assert lines[-1].split()[-1].startswith("raw_share=")  # last, as issue 15 asks
+    share = float(figures["events_per_s"]) / float(figures["raw_events_per_s"])
+    assert abs(float(figures["raw_share"]) - share) < 0.01
     assert all(float(figures[name]) > 0 for name in FIGURES - {"lost", "duplicated"}), out
     # Every tap of the steady stream was answered, and the answers were verdicts.
     steady = next(line for line in lines if line.startswith("  p50 "))

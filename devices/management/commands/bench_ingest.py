@@ -221,6 +221,9 @@ class Command(BaseCommand):
                 if replay
                 else ""
             )
+            # Last: the pipeline's speed as a share of the raw limit measured in this run,
+            # which tells the code from the machine (issue 15 asks for it by this name).
+            + f" raw_share={live.events_per_s / raw_per_s:.2f}"
         )
 
     def _full_speed(
