@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.options import InlineModelAdmin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from attendance import services
 from attendance.models import (
     AttendanceRecord,
     AuditEntry,
@@ -17,6 +20,7 @@ from attendance.models import (
     ProxyFlag,
     RecordRevision,
     Room,
+    Status,
     Student,
     Term,
     TimetableSlot,
@@ -24,6 +28,11 @@ from attendance.models import (
 )
 from attendance.timetable import regenerate_slot, regenerate_term
 from zias.csv_export import export_action
+
+
+class CorrectionActionForm(ActionForm):
+    status = forms.ChoiceField(choices=[("", "status…"), *Status.choices], required=False)
+    reason = forms.CharField(max_length=300, required=False, help_text="Kept in the audit.")
 
 
 def add_inline(model_admin: type[admin.ModelAdmin], inline: type[InlineModelAdmin]) -> None:
@@ -227,15 +236,38 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
         "manual",
         "manual_reason",
     ]
-    # Status changes go through the correction flow so they are audited, never edited inline.
+    # Status changes go through the correction door (audited, under the student's lock),
+    # never a form save, which would write back every field as the page loaded it.
     exclude = ["status"]
     inlines = [AuditInline, RevisionInline]
+    action_form = CorrectionActionForm
     actions = [
-        export_action("attendance-records.csv", RECORD_CSV_COLUMNS, "Export selected as CSV")
+        "correct",
+        export_action("attendance-records.csv", RECORD_CSV_COLUMNS, "Export selected as CSV"),
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(
+        description="Mark selected records (status and reason above)", permissions=["view"]
+    )
+    def correct(self, request: HttpRequest, queryset: QuerySet[AttendanceRecord]) -> None:
+        status, reason = request.POST.get("status", ""), request.POST.get("reason", "")
+        by_session: dict[int, list[AttendanceRecord]] = {}
+        for record in queryset.select_related("session__room", "student"):
+            by_session.setdefault(record.session_id, []).append(record)
+        try:
+            for records in by_session.values():
+                marks = [(r.student, status) for r in records]
+                services.correct_attendances(records[0].session, marks, request.user, reason)
+        except services.CorrectionRefused as refused:
+            self.message_user(request, f"Not saved: {refused}.", messages.ERROR)
+            return
+        self.message_user(request, f"{queryset.count()} record(s) marked {status}.")
 
     @admin.display(description="Flags")
     def flag_list(self, record: AttendanceRecord) -> str:
@@ -244,6 +276,14 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
 
 @admin.register(Visit)
 class VisitAdmin(admin.ModelAdmin):
+    """Visits follow the evidence (a replay rewrites them), so they are shown, not edited."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
     list_display = [
         "student",
         "room",
