@@ -6,6 +6,8 @@ class AttendanceConfig(AppConfig):
     name = "attendance"
 
     def ready(self) -> None:
+        from attendance import changes
         from attendance.engine.reference import connect_signals
 
         connect_signals()
+        changes.connect()

@@ -115,6 +115,11 @@ class Enrolment(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrolments")
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="enrolments")
     enrolled_at = models.DateTimeField(auto_now_add=True)
+    effective_from = models.DateField(
+        null=True,
+        blank=True,
+        help_text="A late enrolment counts from this day (the school's); empty: from the start.",
+    )
 
     class Meta:
         constraints = [
@@ -499,3 +504,30 @@ class RejudgeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reader} {self.lo:%H:%M:%S}-{self.hi:%H:%M:%S}"
+
+
+class RecomputeRequest(models.Model):
+    """Records to recompute because staff changed what they follow from (a course's policy,
+    a session, an enrolment, a card, a reader). Written in the change's own transaction, so
+    a change and its request commit together; worked through in slices by the ingest's pass
+    between batches, so a save in the admin answers at once however many records follow.
+
+    `scope` is {"sessions": [ids], "students": [ids] or null (all enrolled)} or
+    {"student_days": [[student id, "YYYY-MM-DD"], ...]} (replay the days from the evidence),
+    optionally with {"drop_from": ISO time, "course": id, "student": id} (an enrolment ended:
+    its records of sessions from then on go, unless a person set them)."""
+
+    subject = models.CharField(max_length=120, db_index=True, help_text='e.g. "course:MAT110"')
+    cause = models.CharField(max_length=200)
+    scope = models.JSONField()
+    position = models.PositiveIntegerField(default=0, help_text="Scope items done so far.")
+    total = models.PositiveIntegerField(default=0, help_text="Scope items in all.")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        indexes = [models.Index(fields=["finished_at", "id"], name="recompute_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.cause} ({self.position}/{self.total})"

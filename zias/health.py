@@ -3,7 +3,8 @@
 Checks the database, Redis (when REDIS_URL is set), the broker (a quick MQTT connect when
 MQTT_URL is set), the ingest loop's lag, from the state each ingest process records on
 its periodic tick (devices.IngestWorker), and how far behind the judging of settled door
-taps is (the pass's cursor and its waiting re-judge requests).
+taps is (the pass's cursor and its waiting re-judge requests), and the backlog of
+recomputes that staff changes asked for.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ LAG_TICKS = 6
 PROBE_TIMEOUT_S = 2.0
 # Judging settled door taps may fall behind while a backlog is replayed; this far is a fault.
 DOOR_JUDGING_LAG_LIMIT_S = 300.0
+# A staff change's recompute waiting longer than this (the ingest is down or swamped) is a fault.
+RECOMPUTE_WAIT_LIMIT_S = 900.0
 
 
 def _database() -> dict[str, Any]:
@@ -112,6 +115,23 @@ def _door_judging() -> dict[str, Any]:
     }
 
 
+def _recompute() -> dict[str, Any]:
+    """What staff changes asked to recompute and the pass has not yet done."""
+    from attendance.services import recompute_backlog
+
+    try:
+        pending, left, oldest = recompute_backlog()
+    except DatabaseError as exc:
+        return {"ok": False, "error": str(exc)[:200]}
+    waited = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+    return {
+        "ok": waited <= RECOMPUTE_WAIT_LIMIT_S,
+        "requests": pending,
+        "items_left": left,
+        "oldest_waited_s": round(waited, 3),
+    }
+
+
 def health(request: HttpRequest) -> JsonResponse:
     probes = {
         "database": _database(),
@@ -119,6 +139,7 @@ def health(request: HttpRequest) -> JsonResponse:
         "broker": _broker(),
         "ingest": _ingest(),
         "door_judging": _door_judging(),
+        "recompute": _recompute(),
     }
     # A part that is not configured (no REDIS_URL, say) is left out rather than failing.
     checks = {name: result for name, result in probes.items() if result is not None}

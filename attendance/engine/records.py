@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
+from attendance.engine.days import local_day
 from attendance.engine.loading import SessionRow, session_rows
 from attendance.engine.saving import save_changed
 from attendance.models import (
@@ -72,12 +73,13 @@ def recompute_records(
         return []
     sessions = {s.id: s for s in session_rows(Q(id__in={p[0] for p in pairs}))}
     students = {p[1] for p in pairs}
-    enrolled = set(
-        Enrolment.objects.filter(
+    enrolled = {
+        (course, student): since
+        for course, student, since in Enrolment.objects.filter(
             course_id__in={s.course_id for s in sessions.values()}, student_id__in=students
-        ).values_list("course_id", "student_id")
-    )
-    pairs = {p for p in pairs if p[0] in sessions and (sessions[p[0]].course_id, p[1]) in enrolled}
+        ).values_list("course_id", "student_id", "effective_from")
+    }
+    pairs = {p for p in pairs if p[0] in sessions and _counts(sessions[p[0]], p[1], enrolled)}
     if not pairs:
         return []
     visits = _visits(pairs, sessions)
@@ -137,6 +139,16 @@ def recompute_records(
     RecordRevision.objects.bulk_create(revisions)
     _replace_tap_missing(pairs, tap_missing)
     return changes
+
+
+def _counts(session: SessionRow, student_id: int, enrolled: dict) -> bool:
+    """Is the student enrolled for this session: enrolled, and not late for it (a late
+    enrolment counts from its day on)?"""
+    key = (session.course_id, student_id)
+    if key not in enrolled:
+        return False
+    since = enrolled[key]
+    return since is None or local_day(session.info.starts_at) >= since
 
 
 def _derived(held: dict, outcome, flags: list[str]) -> dict:  # type: ignore[no-untyped-def]

@@ -28,7 +28,13 @@ from attendance.services.corrections import (
 )
 from attendance.services.doors import TapAnswer, apply_new_events, request_rejudging
 from attendance.services.ingest import IngestBatch, ingest_batch
-from attendance.services.recompute import recompute_course, recompute_students
+from attendance.services.recompute import (
+    recompute_backlog,
+    recompute_course,
+    recompute_students,
+    request_recompute,
+    work_recompute_slice,
+)
 from attendance.services.ticking import periodic_tick, settle_door_taps
 
 __all__ = [
@@ -44,8 +50,11 @@ __all__ = [
     "correct_attendances",
     "ingest_batch",
     "periodic_tick",
+    "recompute_backlog",
     "recompute_course",
     "recompute_students",
+    "request_recompute",
     "request_rejudging",
     "settle_door_taps",
+    "work_recompute_slice",
 ]

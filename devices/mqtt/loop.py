@@ -203,6 +203,8 @@ class IngestLoop:
         self._last_settle = time.monotonic()
         try:
             behind = services.settle_door_taps(timezone.now())
+            # Then a slice of what staff changes asked to recompute (a course's policy...).
+            behind = services.work_recompute_slice(timezone.now()) or behind
         except DatabaseError as exc:
             if is_lock_conflict(exc):  # a batch held rows the slice needed: nothing broken
                 log.info("judging settled door taps rolled back by a lock conflict (%s)", exc)
