@@ -410,6 +410,7 @@ class FlagKind(models.TextChoices):
     CLONED_RSSI = "cloned_rssi", "Identical signal readings from different phones"
     NO_JITTER = "no_jitter", "Report intervals without any jitter"
     CLONED_BEACON = "cloned_beacon", "A room's static beacon heard without its rotating one"
+    REGISTERED_AFTER_TAP = "registered_after_tap", "Card registered after it was tapped"
 
 
 class ProxyFlag(models.Model):

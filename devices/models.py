@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from attendance.models import Room, Student
 from devices.credentials import mosquitto_hash, new_password
@@ -65,6 +68,23 @@ class Reader(models.Model):
     # What the reader reports about itself; shown read-only in the admin and the API.
     HEALTH_FIELDS = ("online", "last_seen", "firmware", "ip", "wifi_rssi", "uptime_s", "queued")
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        before = (
+            Reader.objects.filter(pk=self.pk).values_list("room_id", "mode").first()
+            if self.pk
+            else None
+        )
+        with transaction.atomic():
+            super().save(*args, **kwargs)  # type: ignore[arg-type]
+            if before != (self.room_id, self.mode):
+                ReaderPlacement.objects.create(
+                    reader=self,
+                    room_id=self.room_id,
+                    mode=self.mode,
+                    # A new reader has been where it is all along; a moved one from now on.
+                    since=timezone.now() if before else PLACED_FOREVER,
+                )
+
     def rotate_password(self) -> str:
         """A new MQTT password: returned once, only its hash kept. The old one stops working
         at the broker's next mosquitto_sync."""
@@ -101,15 +121,80 @@ class Card(models.Model):
     def __str__(self) -> str:
         return self.uid
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: object, owned_since: datetime | None = None, **kwargs: object) -> None:
+        """Saves, and keeps the card's ownership in time. `owned_since` backdates a new
+        card's first owner (an import of cards the school has used all along)."""
         self.uid = normalise_uid(self.uid)
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        owner_before = (
+            Card.objects.filter(pk=self.pk).values_list("student_id", flat=True).first()
+            if self.pk
+            else None
+        )
+        with transaction.atomic():
+            super().save(*args, **kwargs)  # type: ignore[arg-type]
+            if owner_before != self.student_id:
+                CardOwnership.hand_over(
+                    self, timezone.now(), first=owner_before is None, since=owned_since
+                )
 
     def clean(self) -> None:
         try:
             self.uid = normalise_uid(self.uid)
         except InvalidUid as exc:
             raise ValidationError({"uid": str(exc)}) from None
+
+
+# Where a reader has been "all along" (before the first move anyone recorded).
+PLACED_FOREVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class ReaderPlacement(models.Model):
+    """Where a reader was and how it told direction, from when: the room and mode at the
+    moment of an event decide where it happened, so moving a reader rewrites no past."""
+
+    reader = models.ForeignKey(Reader, on_delete=models.CASCADE, related_name="placements")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="+")
+    mode = models.CharField(max_length=8, choices=ReaderMode.choices)
+    since = models.DateTimeField()
+
+    class Meta:
+        ordering = ["reader", "since"]
+
+    def __str__(self) -> str:
+        return f"{self.reader_id} in {self.room_id} ({self.mode}) from {self.since:%Y-%m-%d}"
+
+
+class CardOwnership(models.Model):
+    """Who a card belonged to, and when: the owner at the moment of a tap decides whose tap it
+    was, so handing a card from A to B changes nothing in A's past. A new card belongs to its
+    student from the start of the (school's) day it was registered, so taps made that day
+    while it was still unknown count for them (flagged `registered_after_tap`)."""
+
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="ownerships")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField()
+    until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["card", "since"]
+        indexes = [models.Index(fields=["student", "since"], name="ownership_student")]
+
+    def __str__(self) -> str:
+        return f"{self.card_id} -> {self.student_id} from {self.since:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def hand_over(
+        cls, card: Card, now: datetime, *, first: bool, since: datetime | None = None
+    ) -> None:
+        """The card is now its `student`'s: close the open ownership, open the new one."""
+        if first:
+            since = since or timezone.localtime(now).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            )
+        else:
+            since = now
+            cls.objects.filter(card=card, until__isnull=True).update(until=now)
+        cls.objects.create(card=card, student_id=card.student_id, since=since)
 
 
 class CardAction(models.TextChoices):

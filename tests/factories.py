@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 
 from attendance.models import ClassSession, Course, Enrolment, Room, Student
-from devices.models import Card, RawEvent, Reader
+from devices.models import PLACED_FOREVER, Card, RawEvent, Reader
 
 _seq = itertools.count(1)
 
@@ -30,8 +31,14 @@ def make_student(number: str | None = None, **fields: object) -> Student:
     )
 
 
-def make_card(student: Student, uid: str | None = None, active: bool = True) -> Card:
-    return Card.objects.create(uid=uid or f"04{next(_seq):06X}", student=student, active=active)
+def make_card(
+    student: Student, uid: str | None = None, active: bool = True, owned_since: Any = PLACED_FOREVER
+) -> Card:
+    """A card its student has held all along, unless `owned_since` says from when (None: from
+    the start of today, as a card registered now)."""
+    card = Card(uid=uid or f"04{next(_seq):06X}", student=student, active=active)
+    card.save(owned_since=owned_since)
+    return card
 
 
 def make_reader(room: Room, device_id: str | None = None, **fields: object) -> Reader:

@@ -202,9 +202,10 @@ def _judge(
     per_reader: dict[str, list[ReaderTap]] = defaultdict(list)
     for t in taps:
         card = cards.get(t.uid)
-        if t.sender in readers and card is not None and card.counts_at(t.ts):
+        owner = card.owner_at(t.ts) if card is not None else None
+        if t.sender in readers and owner is not None:
             per_reader[t.sender].append(
-                ReaderTap(EventKey(t.ts, t.sender, t.event_id), t.uid, card.student_id)
+                ReaderTap(EventKey(t.ts, t.sender, t.event_id), t.uid, owner.student_id)
             )
     findings = []
     judged: dict[str, list[EventKey]] = defaultdict(list)

@@ -36,6 +36,7 @@ from attendance.engine.saving import save_changed
 from attendance.models import Visit, VisitSource
 from attendance.rules.door import PIR_ORDER_WINDOW, Motion
 from attendance.rules.evidence import EventKey, Tap, TapVerdict, VisitSpan
+from attendance.rules.ownership import REGISTERED_AFTER_TAP, registered_after_tap_findings
 from attendance.rules.proxy import (
     IMPOSSIBLE_TRAVEL,
     Place,
@@ -104,7 +105,7 @@ def replay_student_days(
     taps = _resolve(stored, cards, readers, set(since))
     replayed = {sd: _from(taps.get(sd, []), moment) for sd, moment in since.items()}
     motions = _motions_for([t for ts in replayed.values() for t in ts if t.mode == "pir"], known)
-    room_ids = {r.room_id for r in readers.values()}
+    room_ids = {room for r in readers.values() for room in r.rooms_ever()}
     sessions = sessions_in_rooms_on_days(room_ids, days)
     rooms = _rooms(readers, sessions)
     existing = _door_visits(set(since))
@@ -112,7 +113,8 @@ def replay_student_days(
     model = travel_model()
 
     creates, updates, deletes = [], [], []
-    findings_by_day = {}
+    findings_by_day, unknown_then = {}, {}
+    registered = {uid: c.registered_at for uid, c in cards.items() if c.registered_at}
     for (student, day), moment in sorted(since.items(), key=lambda item: item[0]):
         day_taps = taps.get((student, day), [])
         old = existing.get((student, day), [])
@@ -133,6 +135,7 @@ def replay_student_days(
         findings_by_day[(student, day)] = impossible_travel_findings(
             accepted_taps(day_taps), places, model
         )
+        unknown_then[(student, day)] = registered_after_tap_findings(day_taps, registered)
         if day_taps and _is_late(day_taps, new_keys):
             outcome.late_students.add(student)
         if day == local_day(now) and day_taps:
@@ -144,6 +147,10 @@ def replay_student_days(
     outcome.record_pairs |= flag_store.replace_day_findings(
         IMPOSSIBLE_TRAVEL, findings_by_day, rooms, sessions
     )
+    if registered:  # only cards tapped before they were registered can have such flags
+        outcome.record_pairs |= flag_store.replace_day_findings(
+            REGISTERED_AFTER_TAP, unknown_then, rooms, sessions
+        )
     return outcome
 
 
@@ -176,18 +183,20 @@ def _resolve(
     taps: dict[StudentDay, list[Tap]] = defaultdict(list)
     for row in stored:
         card, reader = cards.get(row.uid), readers.get(row.sender)
-        if card is None or reader is None or not card.counts_at(row.ts):
+        owner = card.owner_at(row.ts) if card is not None else None
+        if owner is None or reader is None:
             continue
-        key = (card.student_id, local_day(row.ts))
+        key = (owner.student_id, local_day(row.ts))
         if key not in wanted:
             continue
+        where = reader.at(row.ts)  # the room and mode the reader had then
         taps[key].append(
             Tap(
                 key=EventKey(row.ts, row.sender, row.event_id),
                 uid=row.uid,
-                student=card.student_id,
-                room=reader.room,
-                mode=reader.mode,  # type: ignore[arg-type]
+                student=owner.student_id,
+                room=where.room,
+                mode=where.mode,  # type: ignore[arg-type]
                 debounce_s=reader.debounce_s,
                 reported_dir=row.reported_dir,  # type: ignore[arg-type]
             )
@@ -199,7 +208,8 @@ def _rooms(
     readers: dict[str, ReaderInfo], sessions: list[SessionRow]
 ) -> dict[str, tuple[int, Place]]:
     """Room code -> (id, place) for every room the batch can touch."""
-    ids = {r.room_id for r in readers.values()} | {s.room_id for s in sessions}
+    ids = {room for r in readers.values() for room in r.rooms_ever()}
+    ids |= {s.room_id for s in sessions}
     return {code: (pk, place) for pk, (code, place) in rooms_by_id(ids).items()}
 
 

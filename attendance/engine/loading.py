@@ -14,6 +14,14 @@ from django.db import connection
 from django.db.models import Q
 
 from attendance.engine.days import day_bounds, local_day, merged_ranges
+from attendance.engine.in_time import (
+    Ownership,
+    Placement,
+    cards_ever_owned_by,
+    display_name,
+    ownerships_of_cards,
+    placements_of_readers,
+)
 from attendance.engine.reference import kept_memo
 from attendance.models import ClassSession, Room, Student
 from attendance.rules.door import Motion
@@ -33,19 +41,50 @@ class ReaderInfo:
     mode: str
     debounce_s: int
     enabled: bool = True
+    placements: tuple[Placement, ...] = ()
+
+    def at(self, moment: datetime) -> Placement:
+        """Where the reader was, and its mode, at that moment (now, if nothing earlier
+        was recorded)."""
+        where = Placement(self.room, self.room_id, self.mode, moment)
+        for placement in self.placements:  # sorted by `since`
+            if placement.since > moment:
+                break
+            where = placement
+        return where
+
+    def rooms_ever(self) -> set[int]:
+        return {self.room_id} | {p.room_id for p in self.placements}
 
 
 @dataclass(frozen=True)
 class CardInfo:
     uid: str
-    student_id: int
+    student_id: int  # the owner now
     active: bool
     revoked_at: datetime | None
     display: str
+    registered_at: datetime | None = None
+    owners: tuple[Ownership, ...] = ()
 
     def counts_at(self, moment: datetime) -> bool:
         """A revoked card's earlier taps still count: revoking is not rewriting history."""
         return self.active or (self.revoked_at is not None and moment < self.revoked_at)
+
+    def owner_at(self, moment: datetime) -> Ownership | None:
+        """Whose tap a tap of this card at that moment was; None when it did not count
+        (revoked by then, or before anyone had it). A card with no recorded ownership has
+        been its student's all along."""
+        if not self.counts_at(moment):
+            return None
+        if not self.owners:
+            return Ownership(self.student_id, moment, None, self.display)
+        return next((o for o in self.owners if o.holds(moment)), None)
+
+    def registered_after(self, moment: datetime) -> bool:
+        """Was this tap made before the card was registered (counted for its first owner
+        from the start of that day)?"""
+        return self.registered_at is not None and moment < self.registered_at
 
 
 @dataclass(frozen=True)
@@ -97,21 +136,34 @@ def readers_by_device(device_ids: Iterable[str]) -> dict[str, ReaderInfo]:
 
 
 def _load_readers(device_ids: set[str]) -> dict[str, ReaderInfo]:
-    rows = Reader.objects.filter(device_id__in=device_ids).values_list(
-        "device_id", "room__code", "room_id", "mode", "debounce_s", "enabled"
+    rows = list(
+        Reader.objects.filter(device_id__in=device_ids).values_list(
+            "id", "device_id", "room__code", "room_id", "mode", "debounce_s", "enabled"
+        )
     )
-    return {row[0]: ReaderInfo(*row) for row in rows}
+    placed = placements_of_readers(row[0] for row in rows)
+    return {row[1]: ReaderInfo(*row[1:], placements=tuple(placed.get(row[0], ()))) for row in rows}
 
 
 def _cards(query: Q) -> dict[str, CardInfo]:
-    rows = Card.objects.filter(query).values_list(
-        "uid", "student_id", "active", "revoked_at", "student__first_name", "student__last_name",
-        "student__number",
+    rows = list(
+        Card.objects.filter(query).values_list(
+            "id", "uid", "student_id", "active", "revoked_at", "issued_at",
+            "student__first_name", "student__last_name", "student__number",
+        )
     )  # fmt: skip
+    owners = ownerships_of_cards(row[0] for row in rows)
     cards, numbers = {}, {}
-    for uid, student_id, active, revoked_at, first, last, number in rows:
-        initial = f"{first[:1]}. " if first else ""
-        cards[uid] = CardInfo(uid, student_id, active, revoked_at, f"{initial}{last}"[:32])
+    for card_id, uid, student_id, active, revoked_at, issued, first, last, number in rows:
+        held = tuple(sorted(owners.get(card_id, ()), key=lambda o: o.since))
+        # A new card counts for its first owner from the start of its registration day:
+        # that day's taps before the registration were made while it was still unknown.
+        since = held[0].since if held else None
+        same_day = since is not None and since < issued and local_day(since) == local_day(issued)
+        registered = issued if same_day else None
+        cards[uid] = CardInfo(
+            uid, student_id, active, revoked_at, display_name(first, last), registered, held
+        )
         numbers[student_id] = number
     memo = _batch_memo.get()
     if memo is not None:
@@ -138,9 +190,13 @@ def cards_of_students(student_ids: Iterable[int]) -> dict[str, CardInfo]:
 
 
 def _load_cards_of_students(student_ids: set[int]) -> dict[int, dict[str, CardInfo]]:
+    """Every card each student has ever held (its taps then were theirs)."""
     by_student: dict[int, dict[str, CardInfo]] = defaultdict(dict)
-    for uid, card in _cards(Q(student_id__in=student_ids)).items():
-        by_student[card.student_id][uid] = card
+    query = Q(student_id__in=student_ids) | Q(id__in=cards_ever_owned_by(student_ids))
+    for uid, card in _cards(query).items():
+        holders = {o.student_id for o in card.owners} or {card.student_id}
+        for student in holders & student_ids:
+            by_student[student][uid] = card
     return by_student
 
 

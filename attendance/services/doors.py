@@ -20,6 +20,7 @@ from attendance.engine.ble.segments import moments_of_taps, phone_moments, stude
 from attendance.engine.crowd import ask_to_rejudge
 from attendance.engine.days import local_day
 from attendance.engine.doors import replay_student_days
+from attendance.engine.in_time import Ownership
 from attendance.engine.loading import (
     Neighbourhood,
     StoredTap,
@@ -75,14 +76,17 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
     answers: dict[tuple[str, str], TapAnswer] = {}
     # Each student-day is replayed from its earliest new tap on.
     replay_from: dict[tuple[int, date], datetime] = {}
+    owners: dict[tuple[str, str], Ownership] = {}  # whose each tap was, at its moment
     for e in taps:
         card = cards.get(e.uid)
-        if card is None:
-            answers[(e.sender, e.event_id)] = TapAnswer(e.event_id, "unknown_card")
-        elif not card.counts_at(e.ts):
+        owner = card.owner_at(e.ts) if card is not None else None
+        if owner is not None:
+            owners[(e.sender, e.event_id)] = owner
+            _earliest(replay_from, (owner.student_id, local_day(e.ts)), e.ts)
+        elif card is not None and not card.counts_at(e.ts):
             answers[(e.sender, e.event_id)] = TapAnswer(e.event_id, "revoked_card")
-        else:
-            _earliest(replay_from, (card.student_id, local_day(e.ts)), e.ts)
+        else:  # no such card, or none that anyone held at that moment
+            answers[(e.sender, e.event_id)] = TapAnswer(e.event_id, "unknown_card")
     # Before reading their motion, and before any student (the order every batch locks in).
     pir_doors = _pir_doors(door_events)
     lock_pir_readers(pir_doors)
@@ -94,7 +98,7 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
     lock_students(
         {student for student, _ in replay_from}
         | students_of_phones(p for p, _ in reports)
-        | {card.student_id for card in cards.values()}
+        | {owner.student_id for owner in owners.values()}
     )
     new_keys = {EventKey(e.ts, e.sender, e.event_id) for e in taps}
     door = replay_student_days(replay_from, now, new_keys, near)  # type: ignore[arg-type]
@@ -108,14 +112,14 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
             )
         else:
             answers[(e.sender, e.event_id)] = TapAnswer(
-                e.event_id, verdict.result, verdict.dir, cards[e.uid].display
+                e.event_id, verdict.result, verdict.dir, owners[(e.sender, e.event_id)].display
             )
     changes = recompute_records(
         door.record_pairs, now, _cause(events, door.late_students), revising=door.late_students
     )
     publish_changes(door.moves, changes)
     # BLE after the door: its flags compare the phone with the taps just applied.
-    accepted = [(cards[e.uid].student_id, e.ts) for e in taps
+    accepted = [(owners[(e.sender, e.event_id)].student_id, e.ts) for e in taps
                 if answers[(e.sender, e.event_id)].result == "accepted"]  # fmt: skip
     if reports or accepted:
         apply_ble(reports + moments_of_taps(accepted), now, _cause(events, set()))
@@ -193,8 +197,9 @@ def _days_revised_by_motion(
     found: dict[tuple[int, date], datetime] = {}
     for t in affected:
         card = cards.get(t.uid)
-        if card is not None and card.counts_at(t.ts):
-            _earliest(found, (card.student_id, local_day(t.ts)), t.ts)
+        owner = card.owner_at(t.ts) if card is not None else None
+        if owner is not None:
+            _earliest(found, (owner.student_id, local_day(t.ts)), t.ts)
     return found
 
 

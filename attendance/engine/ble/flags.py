@@ -154,10 +154,11 @@ def _taps_of(segments: list[SegmentEvidence]) -> dict[str, list[Tap]]:
     taps: dict[str, list[Tap]] = defaultdict(list)
     for sender, uid, ts in rows:
         card, reader = cards.get(uid), readers.get(sender)
-        if card is None or reader is None or not card.counts_at(ts):
+        owner = card.owner_at(ts) if card is not None else None
+        if owner is None or reader is None:
             continue
-        for phone_id in set(phones_of[card.student_id]):
-            taps[phone_id].append(Tap(reader.room, ts))
+        for phone_id in set(phones_of[owner.student_id]):
+            taps[phone_id].append(Tap(reader.at(ts).room, ts))
     return taps
 
 
