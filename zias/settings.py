@@ -152,6 +152,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (excuse documents). Served only through views that check who may see them.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "/media/"
+# An excuse's attached document: at most this many bytes, and one of these types (checked
+# by the file's first bytes, not its name).
+EXCUSE_DOCUMENT_MAX_BYTES = read_int(env, "EXCUSE_DOCUMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
+EXCUSE_DOCUMENT_TYPES = read_list(env, "EXCUSE_DOCUMENT_TYPES", ["pdf", "jpeg", "png"])
+if not EXCUSE_DOCUMENT_TYPES or set(EXCUSE_DOCUMENT_TYPES) - {"pdf", "jpeg", "png"}:
+    raise environ.ImproperlyConfigured(
+        "EXCUSE_DOCUMENT_TYPES: a comma-separated list of pdf, jpeg and png."
+    )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
