@@ -82,6 +82,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if event.get("count") is not None:
             await self.send_json({"type": "count", "count": event["count"]})
 
+    async def room_marked(self, event: dict[str, Any]) -> None:
+        """A person's marks (a roll call): the page shows them as marks, with the reason."""
+        await self.send_json(
+            {
+                "type": "marked",
+                "session": event.get("session"),
+                "marks": event.get("marks") or [],
+                "reason": event.get("reason", ""),
+                "by": event.get("by", ""),
+            }
+        )
+
 
 def _names(numbers: list[str]) -> dict[str, str]:
     return {s.number: s.full_name for s in Student.objects.filter(number__in=numbers)}
