@@ -133,6 +133,8 @@ MQTT_SHARED_GROUP = env.str("MQTT_SHARED_GROUP", default="")
 INGEST_BATCH_SIZE = read_int(env, "INGEST_BATCH_SIZE", 500, minimum=1)
 INGEST_BATCH_MS = read_int(env, "INGEST_BATCH_MS", 20, minimum=1)
 INGEST_TICK_SECONDS = read_int(env, "INGEST_TICK_SECONDS", 5, minimum=1)
+# Enrol by tap: how long a reader waits for the unknown card to give the chosen student.
+ENROL_BY_TAP_SECONDS = read_int(env, "ENROL_BY_TAP_SECONDS", 60, minimum=5)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

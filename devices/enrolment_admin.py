@@ -1,0 +1,41 @@
+"""Enrol by tap in the admin: choose a student and a reader, then tap the new card there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.utils import timezone
+
+from devices.enrolment import request_enrolment
+from devices.models import TapEnrolment
+
+
+@admin.register(TapEnrolment)
+class TapEnrolmentAdmin(admin.ModelAdmin):
+    list_display = ["student", "reader", "requested_by", "requested_at", "state", "card"]
+    list_select_related = ["student", "reader", "requested_by", "card"]
+    search_fields = ["student__number", "student__last_name", "reader__device_id"]
+    autocomplete_fields = ["student", "reader"]
+    date_hierarchy = "requested_at"
+    fields = ["student", "reader"]
+
+    @admin.display(description="state")
+    def state(self, obj: TapEnrolment) -> str:
+        return obj.state_at(timezone.now())
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a request is made and claimed, not edited
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        made = request_enrolment(obj.student, obj.reader, request.user)
+        obj.pk = made.pk
+        obj.refresh_from_db()
+        self.message_user(
+            request,
+            f"Tap {obj.student.full_name}'s new card on {obj.reader.device_id} within "
+            f"{settings.ENROL_BY_TAP_SECONDS} s; the reader answers with their name.",
+            messages.INFO,
+        )
