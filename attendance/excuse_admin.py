@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -56,7 +57,7 @@ class ExcusedSessionInline(admin.TabularInline):
     model = ExcusedSession
     extra = 0
     can_delete = False
-    fields = ["session", "state", "decided_by", "decided_at", "note"]
+    fields = ("session", "state", "decided_by", "decided_at", "note")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -77,10 +78,12 @@ class ExcuseAdmin(admin.ModelAdmin):
                        "submitted_by", "submitted_at", "decided_by", "decided_at",
                        "decision_note"]  # fmt: skip
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         if obj is None:
             kwargs["form"] = ExcuseAddForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.inlines if obj is not None else []
@@ -121,7 +124,7 @@ class ExcuseAdmin(admin.ModelAdmin):
             "form": form,
             "excuses": queryset,
             "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/attendance/excuse/reject.html", context)
 

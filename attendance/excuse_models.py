@@ -29,7 +29,7 @@ class Excuse(models.Model):
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="excuses")
     from_date = models.DateField(null=True, blank=True, help_text="First day (school's zone).")
     to_date = models.DateField(null=True, blank=True, help_text="Last day, inclusive.")
-    sessions = models.ManyToManyField(
+    sessions: models.ManyToManyField[ClassSession, ExcusedSession] = models.ManyToManyField(
         ClassSession, through="ExcusedSession", related_name="excuses", blank=True
     )
     reason = models.CharField(max_length=EXCUSE_REASON_MAX)

@@ -106,25 +106,23 @@ def roll_call(request: HttpRequest, code: str) -> JsonResponse:
         return JsonResponse({"error": "the body must be JSON"}, status=400)
     if not isinstance(body, dict):
         return JsonResponse({"error": "the body must be a JSON object"}, status=400)
+    session_id, reason = body.get("session"), body.get("reason")
     session = (
-        ClassSession.objects.select_related("room")
-        .filter(
-            pk=body.get("session") if isinstance(body.get("session"), int) else None,
-            room__code=code,
-        )
-        .first()
+        ClassSession.objects.select_related("room").filter(pk=session_id, room__code=code).first()
+        if isinstance(session_id, int)
+        else None
     )
     if session is None:
         return JsonResponse({"error": "no such session in this room"}, status=404)
     if not may_correct(request.user, session):
         return JsonResponse({"error": "you may mark only your own courses' sessions"}, status=403)
-    reason = body.get("reason") if isinstance(body.get("reason"), str) else ""
+    reason = reason if isinstance(reason, str) else ""
     try:
         if body.get("not_arrived") is True:
             marked = rollcall.mark_not_arrived_absent(session, request.user, reason)
         else:
-            marked = rollcall.mark_students(session, _marks_of(body.get("marks")), request.user,
-                                            reason)  # fmt: skip
+            marks = _marks_of(body.get("marks"))
+            marked = rollcall.mark_students(session, marks, request.user, reason)
     except rollcall.RollCallRefused as refused:
         return JsonResponse({"error": str(refused)}, status=400)
     return JsonResponse({"marked": [{"student": n, "status": s} for n, s in marked]})

@@ -6,9 +6,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 
+from attendance.admin import StudentAdmin
+from attendance.models import Student
 from devices.enrolment import request_enrolment
 from devices.models import TapEnrolment
 
@@ -39,3 +43,20 @@ class TapEnrolmentAdmin(admin.ModelAdmin):
             f"{settings.ENROL_BY_TAP_SECONDS} s; the reader answers with their name.",
             messages.INFO,
         )
+
+
+@admin.action(description="Enrol a card by tap (one student)")
+def enrol_card_by_tap(
+    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Student]
+) -> HttpResponseRedirect | None:
+    """From the students' list: the enrolment page with the student chosen; staff pick
+    the reader there."""
+    if queryset.count() != 1:
+        model_admin.message_user(request, "Choose exactly one student.", messages.WARNING)
+        return None
+    page = reverse("admin:devices_tapenrolment_add")
+    return HttpResponseRedirect(f"{page}?student={queryset.get().pk}")
+
+
+# On the students' list, like the cards inline (attendance does not import devices).
+StudentAdmin.actions = [*(StudentAdmin.actions or []), enrol_card_by_tap]

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from attendance.engine.enrol_by_tap import _claim
@@ -174,3 +175,52 @@ def test_enrol_by_tap_end_to_end_over_mqtt(client):
     finally:
         device.disconnect()
         ingest.disconnect()
+
+
+def test_the_students_list_leads_to_the_enrolment_page_with_the_student_chosen(desk, client):
+    client.force_login(desk["staff"])
+    answer = client.post(
+        "/admin/attendance/student/",
+        {"action": "enrol_card_by_tap", "_selected_action": [desk["ben"].pk]},
+    )
+    assert answer.status_code == 302
+    page = client.get(answer.url)
+    assert page.status_code == 200
+    assert f'<option value="{desk["ben"].pk}" selected>' in page.content.decode()
+    listed = client.get("/admin/devices/tapenrolment/")
+    assert listed.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_with_unknown_taps_at_one_reader_enrol_one_card():
+    """Worker A has claimed the request and not yet committed; worker B's batch, with
+    another unknown card at the same reader, waits for A and then finds it claimed."""
+    reader = make_reader(make_room("E-1"), "desk-1")
+    ben = make_student("S7002", first_name="Ben", last_name="Ruiz")
+    request_enrolment(ben, reader, make_user("registrar", staff=True))
+    answers: dict[str, list[dict]] = {}
+    a_done, release = threading.Event(), threading.Event()
+
+    def worker(name: str, uid: str, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                answers[name] = _tap("desk-1", f"{name}-1", uid)
+                if hold:
+                    a_done.set()
+                    release.wait(10)
+        finally:
+            connection.close()
+
+    a = threading.Thread(target=worker, args=("a", NEW_UID, True))
+    a.start()
+    assert a_done.wait(10)
+    b = threading.Thread(target=worker, args=("b", "04BEEF00", False))
+    b.start()
+    b.join(1.0)
+    assert b.is_alive(), "worker B should wait for A's claim to commit"
+    release.set()
+    a.join(10)
+    b.join(10)
+    assert answers["a"][0]["result"] == "accepted" and answers["a"][0]["display"] == "B. Ruiz"
+    assert answers["b"][0]["result"] == "unknown_card"
+    assert list(Card.objects.values_list("uid", flat=True)) == [NEW_UID]
