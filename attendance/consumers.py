@@ -1,7 +1,8 @@
 """The live room WebSocket: a snapshot on connect, then one message per change.
 
 The ingest sends `room.changed` to the group `room.<code>` after commit (coalesced per room);
-this consumer turns each into `entered`, `left` and `status` messages for the page.
+this consumer turns each into `entered`, `left` and `status` messages for the page. A roll
+call (attendance.rollcall) sends `room.marked`, passed on as `marked`: a person's marks.
 """
 
 from __future__ import annotations

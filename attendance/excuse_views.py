@@ -21,6 +21,8 @@ from attendance.api.access import may_correct, student_of
 from attendance.excuse_models import EXCUSE_REASON_MAX
 from attendance.models import ClassSession, Excuse, ExcuseState
 
+# The page lists at most this many pending excuses to decide (oldest first); the admin has all.
+DECIDE_AT_MOST = 100
 # Sessions a student may pick on the page: from a fortnight ago to a month ahead.
 PICKABLE_BEFORE = timedelta(days=14)
 PICKABLE_AFTER = timedelta(days=31)
@@ -67,8 +69,10 @@ def _decidable(user: Any) -> list[dict[str, Any]]:
     """Pending excuses with sessions this teacher (or staff) may decide."""
     rows = []
     pending = excusing.visible_excuses(user, Excuse.objects.filter(state=ExcuseState.PENDING))
-    for excuse in pending.select_related("student").prefetch_related(
-        "covered__session__course", "covered__session__room"
+    for excuse in (
+        pending.select_related("student")
+        .prefetch_related("covered__session__course", "covered__session__room")
+        .order_by("submitted_at", "id")[:DECIDE_AT_MOST]
     ):
         mine = [
             c
