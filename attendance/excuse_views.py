@@ -36,16 +36,16 @@ class SessionChoice(forms.ModelMultipleChoiceField):
 
 class ExcuseForm(forms.Form):
     from_date = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="From (first day)", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     to_date = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="To (last day)", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     sessions = SessionChoice(
         queryset=ClassSession.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Or pick the sessions.",
+        label="Or the sessions",
     )
     reason = forms.CharField(max_length=EXCUSE_REASON_MAX)
     document = forms.FileField(required=False, help_text="PDF, JPEG or PNG.")
