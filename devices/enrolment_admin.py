@@ -58,5 +58,9 @@ def enrol_card_by_tap(
     return HttpResponseRedirect(f"{page}?student={queryset.get().pk}")
 
 
+def _add_action(model_admin: type[admin.ModelAdmin], action: Any) -> None:
+    model_admin.actions = [*(model_admin.actions or []), action]
+
+
 # On the students' list, like the cards inline (attendance does not import devices).
-StudentAdmin.actions = [*(StudentAdmin.actions or []), enrol_card_by_tap]
+_add_action(StudentAdmin, enrol_card_by_tap)
