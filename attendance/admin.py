@@ -325,3 +325,6 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = ["new_status", "user"]
     search_fields = ["record__student__number", "reason"]
     date_hierarchy = "at"
+
+
+import attendance.excuse_admin  # noqa: E402, F401  (registers the excuses' admin)

@@ -1,7 +1,8 @@
 """The live room WebSocket: a snapshot on connect, then one message per change.
 
 The ingest sends `room.changed` to the group `room.<code>` after commit (coalesced per room);
-this consumer turns each into `entered`, `left` and `status` messages for the page.
+this consumer turns each into `entered`, `left` and `status` messages for the page. A roll
+call (attendance.rollcall) sends `room.marked`, passed on as `marked`: a person's marks.
 """
 
 from __future__ import annotations
@@ -81,6 +82,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             )
         if event.get("count") is not None:
             await self.send_json({"type": "count", "count": event["count"]})
+
+    async def room_marked(self, event: dict[str, Any]) -> None:
+        """A person's marks (a roll call): the page shows them as marks, with the reason."""
+        await self.send_json(
+            {
+                "type": "marked",
+                "session": event.get("session"),
+                "marks": event.get("marks") or [],
+                "reason": event.get("reason", ""),
+                "by": event.get("by", ""),
+            }
+        )
 
 
 def _names(numbers: list[str]) -> dict[str, str]:

@@ -532,3 +532,7 @@ class RecomputeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cause} ({self.position}/{self.total})"
+
+
+# Defined in their own module to keep this one readable; imported so Django registers them.
+from attendance.excuse_models import Excuse, ExcusedSession, ExcuseState  # noqa: E402, F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
@@ -9,12 +10,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from attendance import services
+from attendance import rollcall, services
 from attendance.api.access import is_staff, may_correct, may_watch_room
 from attendance.livepage import page_state
 from attendance.models import ClassSession, Room, Status, Student, Visit
@@ -65,6 +66,7 @@ def room_page(request: HttpRequest, code: str) -> HttpResponse:
             "room": room,
             "state": page_state(room),
             "statuses": Status.choices,
+            "roll_call_statuses": [(s.value, s.label) for s in rollcall.ROLL_CALL_STATUSES],
             "time_zone": settings.TIME_ZONE,  # the page shows wall-clock times in this zone
         },
     )
@@ -90,3 +92,48 @@ def correct(request: HttpRequest, code: str) -> HttpResponse:
     else:
         messages.success(request, f"{student.full_name}: marked {status}.")
     return redirect("room", code=code)
+
+
+@login_required
+@require_POST
+def roll_call(request: HttpRequest, code: str) -> JsonResponse:
+    """The live page's roll call, as JSON: `{"session", "reason", "marks": [{"student",
+    "status"}]}`, or `"not_arrived": true` instead of marks for everyone not yet arrived
+    (marked absent). Answers `{"marked": [{"student", "status"}]}`, or `{"error"}` with 400."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return JsonResponse({"error": "the body must be JSON"}, status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"error": "the body must be a JSON object"}, status=400)
+    session_id, reason = body.get("session"), body.get("reason")
+    session = (
+        ClassSession.objects.select_related("room").filter(pk=session_id, room__code=code).first()
+        if isinstance(session_id, int)
+        else None
+    )
+    if session is None:
+        return JsonResponse({"error": "no such session in this room"}, status=404)
+    if not may_correct(request.user, session):
+        return JsonResponse({"error": "you may mark only your own courses' sessions"}, status=403)
+    reason = reason if isinstance(reason, str) else ""
+    try:
+        if body.get("not_arrived") is True:
+            marked = rollcall.mark_not_arrived_absent(session, request.user, reason)
+        else:
+            marks = _marks_of(body.get("marks"))
+            marked = rollcall.mark_students(session, marks, request.user, reason)
+    except rollcall.RollCallRefused as refused:
+        return JsonResponse({"error": str(refused)}, status=400)
+    return JsonResponse({"marked": [{"student": n, "status": s} for n, s in marked]})
+
+
+def _marks_of(raw: object) -> list[tuple[str, str]]:
+    if not isinstance(raw, list) or not all(
+        isinstance(m, dict)
+        and isinstance(m.get("student"), str)
+        and isinstance(m.get("status"), str)
+        for m in raw
+    ):
+        raise rollcall.RollCallRefused('marks: a list of {"student", "status"}')
+    return [(m["student"], m["status"]) for m in raw]

@@ -207,3 +207,6 @@ class QuarantinedMessageAdmin(ReadOnlyAdmin):
             f"{tally.stored} message(s) stored; {tally.still_failing} still failing.",
             level,
         )
+
+
+import devices.enrolment_admin  # noqa: E402, F401  (registers enrol by tap)

@@ -336,3 +336,7 @@ class QuarantinedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} ({self.get_state_display()})"
+
+
+# In its own module to keep this one readable; imported so Django registers it.
+from devices.enrolment_models import TapEnrolment  # noqa: E402, F401

@@ -13,6 +13,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from attendance.api.auth import LoginView, RefreshView
+from attendance.api.excuses import ExcuseViewSet
 from attendance.api.provisioning import CourseViewSet, RoomViewSet, SessionViewSet, StudentViewSet
 from attendance.api.records import RecordViewSet
 from attendance.api.reports import RealtimeView, SummaryView
@@ -39,6 +40,7 @@ router.register("sessions", SessionViewSet, basename="session")
 router.register("beacons", BeaconViewSet, basename="beacon")
 router.register("events", EventViewSet, basename="event")
 router.register("rejected", RejectedViewSet, basename="rejected")
+router.register("excuses", ExcuseViewSet, basename="excuse")
 
 v1: list[URLPattern | URLResolver] = [
     re_path(r"^auth/login/?$", LoginView.as_view(), name="api-login"),

@@ -133,6 +133,8 @@ MQTT_SHARED_GROUP = env.str("MQTT_SHARED_GROUP", default="")
 INGEST_BATCH_SIZE = read_int(env, "INGEST_BATCH_SIZE", 500, minimum=1)
 INGEST_BATCH_MS = read_int(env, "INGEST_BATCH_MS", 20, minimum=1)
 INGEST_TICK_SECONDS = read_int(env, "INGEST_TICK_SECONDS", 5, minimum=1)
+# Enrol by tap: how long a reader waits for the unknown card to give the chosen student.
+ENROL_BY_TAP_SECONDS = read_int(env, "ENROL_BY_TAP_SECONDS", 60, minimum=5)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -152,6 +154,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (excuse documents). Served only through views that check who may see them.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "/media/"
+# An excuse's attached document: at most this many bytes, and one of these types (checked
+# by the file's first bytes, not its name).
+EXCUSE_DOCUMENT_MAX_BYTES = read_int(env, "EXCUSE_DOCUMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
+EXCUSE_DOCUMENT_TYPES = read_list(env, "EXCUSE_DOCUMENT_TYPES", ["pdf", "jpeg", "png"])
+if not EXCUSE_DOCUMENT_TYPES or set(EXCUSE_DOCUMENT_TYPES) - {"pdf", "jpeg", "png"}:
+    raise environ.ImproperlyConfigured(
+        "EXCUSE_DOCUMENT_TYPES: a comma-separated list of pdf, jpeg and png."
+    )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -20,6 +20,7 @@ from attendance.engine.ble.segments import moments_of_taps, phone_moments, stude
 from attendance.engine.crowd import ask_to_rejudge
 from attendance.engine.days import local_day
 from attendance.engine.doors import replay_student_days
+from attendance.engine.enrol_by_tap import enrol_unknown_cards
 from attendance.engine.in_time import Ownership
 from attendance.engine.loading import (
     Neighbourhood,
@@ -73,6 +74,7 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
             apply_ble(reports, now, _cause(events, set()))
         return {}
     cards = cards_by_uid(e.uid for e in taps)
+    cards.update(enrol_unknown_cards(taps, cards, now))  # staff waiting to enrol a card there
     answers: dict[tuple[str, str], TapAnswer] = {}
     # Each student-day is replayed from its earliest new tap on.
     replay_from: dict[tuple[int, date], datetime] = {}

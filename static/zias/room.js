@@ -30,6 +30,9 @@
     return "not_arrived";
   }
 
+  // Students ticked for a roll call; kept across the re-renders every live message causes.
+  const picked = new Set();
+
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
@@ -43,6 +46,7 @@
     const session = state.session;
     document.getElementById("no-session").hidden = !!session;
     document.getElementById("roster").hidden = !session;
+    document.getElementById("roll-call").hidden = !session;
     const line = document.getElementById("session-line");
     line.textContent = session
       ? `${session.course} ${session.course_name} · ${fmtTime(session.starts_at)}–${fmtTime(session.ends_at)}` +
@@ -53,6 +57,11 @@
     for (const entry of state.roster) {
       const status = displayStatus(entry, session);
       const row = el("tr", {"data-student": entry.student});
+      const pick = el("input", {type: "checkbox", name: "pick", value: entry.student, "aria-label": `Select ${entry.name}`});
+      pick.checked = picked.has(entry.student);
+      pick.addEventListener("change", () => { if (pick.checked) picked.add(entry.student); else picked.delete(entry.student); });
+      const pickCell = el("td");
+      pickCell.append(pick);
       const who = el("td");
       who.append(el("strong", {}, entry.name), " ", el("span", {class: "muted"}, entry.student));
       const badge = el("span", {class: `status status-${status}`, "data-status": status}, LABELS[status]);
@@ -70,7 +79,7 @@
       summary.append(el("span", {class: "visually-hidden"}, ` ${entry.name}`));
       const correctCell = el("td");
       correctCell.append(form);
-      row.append(who, statusCell, el("td", {}, fmtTime(entry.record && entry.record.first_seen)),
+      row.append(pickCell, who, statusCell, el("td", {}, fmtTime(entry.record && entry.record.first_seen)),
         el("td", {}, flags.join(", ")), correctCell);
       tbody.append(row);
     }
@@ -132,6 +141,15 @@
         }
         break;
       }
+      case "marked":  // a person's marks (a roll call): shown as such, whatever the doors say
+        if (!state.session || message.session !== state.session.id) return;
+        for (const mark of message.marks) {
+          const entry = rosterEntry(mark.student);
+          if (!entry) continue;
+          const before = entry.record || {flags: [], first_seen: null, computed_status: "absent"};
+          entry.record = Object.assign({}, before, {status: mark.status, manual: true});
+        }
+        break;
       case "count":
         state.count = message.count;
         break;
@@ -160,6 +178,41 @@
       delay = Math.min(delay * 2, 30000);  // back off, but keep trying
     };
   }
+
+  // Roll call: a JSON POST (with the CSRF token); the answer is applied here at once, and
+  // the room's other pages hear it over their WebSocket.
+  const rollCall = document.getElementById("roll-call");
+  const rollCallResult = document.getElementById("roll-call-result");
+  async function sendRollCall(body) {
+    if (!state.session) return;
+    rollCallResult.textContent = "Saving…";
+    rollCallResult.className = "";
+    let answer;
+    try {
+      const response = await fetch(cfg.rollCallUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": rollCall.querySelector("[name=csrfmiddlewaretoken]").value},
+        body: JSON.stringify(Object.assign({session: state.session.id, reason: rollCall.reason.value}, body)),
+      });
+      answer = await response.json().catch(() => ({error: `the server answered ${response.status}`}));
+      if (!response.ok) throw new Error(answer.error || `the server answered ${response.status}`);
+    } catch (error) {
+      rollCallResult.textContent = `Not saved: ${error.message}.`;
+      rollCallResult.className = "error";
+      return;
+    }
+    picked.clear();
+    apply({type: "marked", session: state.session.id, marks: answer.marked});
+    const n = answer.marked.length;
+    rollCallResult.textContent = n ? `Marked ${n} student${n === 1 ? "" : "s"}: ${answer.marked.map((m) => `${(rosterEntry(m.student) || {}).name || m.student} ${LABELS[m.status]}`).join(", ")}.` : "Nobody to mark.";
+  }
+  rollCall.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const status = rollCall.status.value;
+    sendRollCall({marks: [...picked].map((student) => ({student, status}))});
+  });
+  document.getElementById("mark-not-arrived").addEventListener("click", () => sendRollCall({not_arrived: true}));
 
   render();
   connect();

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('attendance', '0010_recompute_requests'),
+        ('attendance', '0011_excuses'),
     ]
 
     operations = [

@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('attendance', '0010_recompute_requests'),
-        ('devices', '0004_quarantined_message'),
+        ('devices', '0005_card_enrolment_by_tap'),
     ]
 
     operations = [
