@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 from attendance.models import Room, Student
 from devices.credentials import mosquitto_hash, new_password
+from devices.dynsec_hooks import credential_changed
 from devices.identifiers import InvalidUid, normalise_uid, sender_id_validator
 
 
@@ -66,11 +67,14 @@ class Reader(models.Model):
     HEALTH_FIELDS = ("online", "last_seen", "firmware", "ip", "wifi_rssi", "uptime_s", "queued")
 
     def rotate_password(self) -> str:
-        """A new MQTT password: returned once, only its hash kept. The old one stops working
-        at the broker's next mosquitto_sync."""
+        """A new MQTT password: returned once, only its hash kept. With the dynamic security
+        plugin the broker gets it once this commits, and the old one stops working then;
+        with the password file, at the next mosquitto_sync."""
         password = new_password()
-        self.mqtt_password_hash = mosquitto_hash(password)
-        self.save(update_fields=["mqtt_password_hash", "updated_at"])
+        with transaction.atomic():  # one broker update after commit, with the password
+            self.mqtt_password_hash = mosquitto_hash(password)
+            self.save(update_fields=["mqtt_password_hash", "updated_at"])
+            credential_changed(self.device_id, password)
         return password
 
     def config_payload(self) -> dict[str, object]:

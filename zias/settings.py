@@ -133,6 +133,11 @@ MQTT_SHARED_GROUP = env.str("MQTT_SHARED_GROUP", default="")
 INGEST_BATCH_SIZE = read_int(env, "INGEST_BATCH_SIZE", 500, minimum=1)
 INGEST_BATCH_MS = read_int(env, "INGEST_BATCH_MS", 20, minimum=1)
 INGEST_TICK_SECONDS = read_int(env, "INGEST_TICK_SECONDS", 5, minimum=1)
+# The broker admin login for Mosquitto's dynamic security plugin. Set: credential changes
+# reach the broker at once and the ingest reconciles every MQTT_DYNSEC_RECONCILE_SECONDS.
+# Unset: the plugin is not used (the password-file path, `mosquitto_sync --out`).
+MQTT_ADMIN_URL = checked_mqtt_url(env, "MQTT_ADMIN_URL", login=True)
+MQTT_DYNSEC_RECONCILE_SECONDS = read_int(env, "MQTT_DYNSEC_RECONCILE_SECONDS", 300, minimum=10)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
