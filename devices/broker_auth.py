@@ -208,7 +208,11 @@ def _usable_hash(result: SyncResult, name: str, stored: str) -> bool:
 
 
 def _add_readers(
-    result: SyncResult, prefix: str, taken: dict[str, str], keep_disabled: bool, only: set[str] | None
+    result: SyncResult,
+    prefix: str,
+    taken: dict[str, str],
+    keep_disabled: bool,
+    only: set[str] | None,
 ) -> None:
     readers = Reader.objects.all() if only is None else Reader.objects.filter(device_id__in=only)
     for device_id, enabled, stored in readers.values_list(
@@ -226,7 +230,11 @@ def _add_readers(
 
 
 def _add_phones(
-    result: SyncResult, prefix: str, taken: dict[str, str], keep_disabled: bool, only: set[str] | None
+    result: SyncResult,
+    prefix: str,
+    taken: dict[str, str],
+    keep_disabled: bool,
+    only: set[str] | None,
 ) -> None:
     phones = Phone.objects.all() if only is None else Phone.objects.filter(phone_id__in=only)
     for phone_id, active, student_active, stored in phones.values_list(

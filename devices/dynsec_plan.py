@@ -170,9 +170,7 @@ def plan(
         owner = name.rsplit(":", 1)[-1]
         in_scope = scope is None or owner in scope
         if name.startswith(MARK) and in_scope and name not in wanted_roles:
-            result.add(
-                f"deleted role {name}", CLEANUP, {"command": "deleteRole", "rolename": name}
-            )
+            result.add(f"deleted role {name}", CLEANUP, {"command": "deleteRole", "rolename": name})
     return result
 
 

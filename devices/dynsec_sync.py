@@ -126,7 +126,7 @@ def reconcile_if_due() -> None:
     _next_reconcile = time.monotonic() + settings.MQTT_DYNSEC_RECONCILE_SECONDS
     try:
         report = reconcile()
-    except Exception as exc:  # noqa: BLE001 - the loop must go on; the next run retries
+    except Exception as exc:  # the loop must go on; the next run retries
         log.warning("broker reconcile failed (%s); next try in %ss", exc, _reconcile_every())
         return
     for line in report.changes:
