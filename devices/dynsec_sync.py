@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
+from django.db import connection
 
 from devices.broker_auth import IngestCredentials, SyncResult, collect_users, ingest_credentials
 from devices.credentials import mosquitto_hash
@@ -115,20 +117,36 @@ def sync_users(passwords: dict[str, str | None], client: DynsecClient | None = N
 # --- The ingest's tick -------------------------------------------------------------------------
 
 _next_reconcile = 0.0
+_running: threading.Thread | None = None
 
 
-def reconcile_if_due() -> None:
+def reconcile_if_due() -> threading.Thread | None:
     """For the ingest's periodic tick: a full reconcile every MQTT_DYNSEC_RECONCILE_SECONDS
-    (the first one at start). Never raises: a broker that is away is tried again next time."""
-    global _next_reconcile
+    (the first one at start), in a thread of its own so that readers waiting for their
+    answer never wait for it. Returns the thread it started, if any. Never raises."""
+    global _next_reconcile, _running
     if not dynsec_enabled() or time.monotonic() < _next_reconcile:
-        return
+        return None
+    if _running is not None and _running.is_alive():
+        return None
     _next_reconcile = time.monotonic() + settings.MQTT_DYNSEC_RECONCILE_SECONDS
+    _running = threading.Thread(target=_reconcile_and_log, name="dynsec-reconcile", daemon=True)
+    _running.start()
+    return _running
+
+
+def _reconcile_and_log() -> None:
     try:
         report = reconcile()
-    except Exception as exc:  # the loop must go on; the next run retries
-        log.warning("broker reconcile failed (%s); next try in %ss", exc, _reconcile_every())
+    except Exception as exc:  # a thread's error would vanish; the next run retries
+        log.warning(
+            "broker reconcile failed (%s); next try in %ss",
+            exc,
+            settings.MQTT_DYNSEC_RECONCILE_SECONDS,
+        )
         return
+    finally:
+        connection.close()  # this thread's own database connection
     for line in report.changes:
         log.warning("broker reconcile: %s", line)  # drift: something missed a change
     if report.needs_password:
@@ -136,10 +154,6 @@ def reconcile_if_due() -> None:
             "broker users without a working password (rotate them): %s",
             ", ".join(report.needs_password),
         )
-
-
-def _reconcile_every() -> int:
-    return int(settings.MQTT_DYNSEC_RECONCILE_SECONDS)
 
 
 # --- Plumbing ----------------------------------------------------------------------------------

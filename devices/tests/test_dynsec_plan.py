@@ -144,11 +144,12 @@ def test_the_plugin_file_keeps_what_zias_does_not_manage(tmp_path: Path) -> None
 def sent(settings: Any, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str | None]]:
     settings.MQTT_ADMIN_URL = "mqtt://adm:pw@127.0.0.1:1"
     calls: list[dict[str, str | None]] = []
-    monkeypatch.setattr(
-        dynsec_sync,
-        "sync_users",
-        lambda pending: calls.append(dict(pending)) or dynsec_sync.SyncReport(),
-    )
+
+    def record(pending: dict[str, str | None]) -> dynsec_sync.SyncReport:
+        calls.append(dict(pending))
+        return dynsec_sync.SyncReport()
+
+    monkeypatch.setattr(dynsec_sync, "sync_users", record)
     return calls
 
 
