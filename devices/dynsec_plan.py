@@ -125,11 +125,18 @@ class Change:
     commands: list[Command]
 
 
+# A client whose broker password Django has replaced: (username, broker's mark, Django's).
+Stale = tuple[str, str, str]
+
+
 @dataclass
 class Plan:
     changes: list[Change] = field(default_factory=list)
     # Users the broker holds without a working password: rotate theirs, or seed the file.
     needs_password: list[str] = field(default_factory=list)
+    # Stale passwords seen, and those left for a later run to confirm (see plan()).
+    stale: set[Stale] = field(default_factory=set)
+    deferred: list[str] = field(default_factory=list)
 
     def add(self, summary: str, phase: int, *commands: Command) -> None:
         self.changes.append(Change(summary, phase, list(commands)))
@@ -145,18 +152,24 @@ def plan(
     roles: dict[str, frozenset[Acl]],
     *,
     scope: set[str] | None = None,
+    confirmed: set[Stale] | None = None,
 ) -> Plan:
     """The changes that make the broker hold `wanted`.
 
     `clients` and `roles` are what the broker holds. With `scope` only those usernames are
     looked at (a change just committed); without it, every client and role ZIAS manages, and
     anything managed that Django no longer wants is deleted.
+
+    A stale password is removed (the client remade without one) at once, unless `confirmed`
+    is given: then only if that run saw the same stale pair too. The periodic reconcile passes
+    its previous run's, so a rotation whose own after-commit push is still under way, in
+    another process, is never undone by a reconcile that read the broker just before it.
     """
     result = Plan()
     wanted_roles = {w.rolename for w in wanted}
     for item in wanted:
         _plan_role(result, item, roles.get(item.rolename))
-        _plan_client(result, item, clients.get(item.username))
+        _plan_client(result, item, clients.get(item.username), confirmed)
     wanted_names = {w.username for w in wanted}
     for present in clients.values():
         in_scope = scope is None or present.username in scope
@@ -190,11 +203,18 @@ def _plan_role(result: Plan, item: Wanted, present: frozenset[Acl] | None) -> No
         )
 
 
-def _plan_client(result: Plan, item: Wanted, present: Present | None) -> None:
+def _plan_client(
+    result: Plan, item: Wanted, present: Present | None, confirmed: set[Stale] | None
+) -> None:
     name, kind = item.username, item.user.kind
-    if present is None or (
-        present.description not in (item.fingerprint, NO_PASSWORD) and item.password is None
-    ):
+    stale = present is not None and present.description not in (item.fingerprint, NO_PASSWORD)
+    if stale and item.password is None and present is not None:
+        key = (name, present.description, item.fingerprint)
+        result.stale.add(key)
+        if confirmed is not None and key not in confirmed:
+            result.deferred.append(name)
+            return
+    if present is None or (stale and item.password is None):
         # Missing, or holding a password Django has since replaced: (re)made, with the
         # password when it is known, else with none, so a stale one cannot be used.
         how = "created" if present is None else "remade without its stale password"

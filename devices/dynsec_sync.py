@@ -25,8 +25,8 @@ from django.db import connection
 
 from devices.broker_auth import IngestCredentials, SyncResult, collect_users, ingest_credentials
 from devices.credentials import mosquitto_hash
-from devices.dynsec_plan import Acl, Plan, Present, Wanted, plan, present_acls
-from devices.mqtt.dynsec import DynsecClient, DynsecError
+from devices.dynsec_plan import Acl, Plan, Present, Stale, Wanted, plan, present_acls
+from devices.mqtt.dynsec import DynsecClient, DynsecCommandFailed, DynsecError, subject
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ class SyncReport:
     needs_password: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     users: int = 0
+    stale: set[Stale] = field(default_factory=set)
+    deferred: list[str] = field(default_factory=list)
 
 
 def dynsec_enabled() -> bool:
@@ -81,9 +83,15 @@ def wanted_users(
     return wanted, result
 
 
-def reconcile(client: DynsecClient | None = None) -> SyncReport:
-    """Bring the broker's whole set in line with Django; raises DynsecError if it cannot."""
-    wanted, collected = wanted_users()
+def reconcile(
+    client: DynsecClient | None = None, confirmed: set[Stale] | None = None
+) -> SyncReport:
+    """Bring the broker's whole set in line with Django; raises DynsecError if it cannot.
+
+    The broker is read before the database: a user created or revoked by an after-commit push
+    while this runs is then either seen in both or left alone, never deleted as unknown.
+    (`confirmed`: see dynsec_plan.plan.)
+    """
     with _admin(client) as dynsec:
         clients = {
             entry["username"]: Present.from_json(entry)
@@ -94,7 +102,8 @@ def reconcile(client: DynsecClient | None = None) -> SyncReport:
             entry["rolename"]: present_acls(entry)
             for entry in dynsec.list_all("listRoles", "roles")
         }
-        changes = plan(wanted, clients, roles)
+        wanted, collected = wanted_users()
+        changes = plan(wanted, clients, roles, confirmed=confirmed)
         _apply(dynsec, changes)
     return _report(changes, collected, len(wanted))
 
@@ -102,9 +111,9 @@ def reconcile(client: DynsecClient | None = None) -> SyncReport:
 def sync_users(passwords: dict[str, str | None], client: DynsecClient | None = None) -> SyncReport:
     """Bring these usernames in line with Django (after a commit that changed them)."""
     scope = set(passwords)
-    wanted, collected = wanted_users(scope, passwords)
     with _admin(client) as dynsec:
         clients = _get_clients(dynsec, sorted(scope - {admin_username()}))
+        wanted, collected = wanted_users(scope, passwords)  # after the broker, as above
         names = {w.rolename for w in wanted} | {
             role for present in clients.values() for role in present.roles
         }
@@ -118,6 +127,7 @@ def sync_users(passwords: dict[str, str | None], client: DynsecClient | None = N
 
 _next_reconcile = 0.0
 _running: threading.Thread | None = None
+_stale_seen: set[Stale] = set()  # by the previous periodic run
 
 
 def reconcile_if_due() -> threading.Thread | None:
@@ -136,8 +146,10 @@ def reconcile_if_due() -> threading.Thread | None:
 
 
 def _reconcile_and_log() -> None:
+    global _stale_seen
     try:
-        report = reconcile()
+        report = reconcile(confirmed=_stale_seen)
+        _stale_seen = report.stale
     except Exception as exc:  # a thread's error would vanish; the next run retries
         log.warning(
             "broker reconcile failed (%s); next try in %ss",
@@ -149,6 +161,11 @@ def _reconcile_and_log() -> None:
         connection.close()  # this thread's own database connection
     for line in report.changes:
         log.warning("broker reconcile: %s", line)  # drift: something missed a change
+    if report.deferred:
+        log.info(
+            "broker holds out-of-date passwords for %s; removed next time if still so",
+            ", ".join(report.deferred),
+        )
     if report.needs_password:
         log.warning(
             "broker users without a working password (rotate them): %s",
@@ -201,10 +218,17 @@ def _get_roles(dynsec: DynsecClient, names: list[str]) -> dict[str, frozenset[Ac
     return found
 
 
+# A create that finds the thing there already lost a race with an after-commit push from
+# another process, which made it with what this run would have given it, or better (the
+# password). Anything else the plugin refuses is an error.
+_ALREADY_THERE = {("createClient", "Client already exists"), ("createRole", "Role already exists")}
+
+
 def _apply(dynsec: DynsecClient, changes: Plan) -> None:
     commands = changes.commands()
-    if commands:
-        dynsec.check(commands)
+    for command, answer in zip(commands, dynsec.run(commands), strict=True):
+        if answer.error and (answer.command, answer.error) not in _ALREADY_THERE:
+            raise DynsecCommandFailed(answer.command, answer.error, subject(command))
 
 
 def _report(changes: Plan, collected: SyncResult, users: int) -> SyncReport:
@@ -213,4 +237,6 @@ def _report(changes: Plan, collected: SyncResult, users: int) -> SyncReport:
         needs_password=changes.needs_password,
         warnings=collected.warnings,
         users=users,
+        stale=changes.stale,
+        deferred=changes.deferred,
     )

@@ -97,7 +97,7 @@ class DynsecClient:
         answers = self.run(commands)
         for command, answer in zip(commands, answers, strict=True):
             if answer.error:
-                raise DynsecCommandFailed(answer.command, answer.error, _subject(command))
+                raise DynsecCommandFailed(answer.command, answer.error, subject(command))
         return answers
 
     def one(self, command: Command) -> Answer:
@@ -156,7 +156,7 @@ def _answer(command: Command, response: dict[str, Any] | None) -> Answer:
     )
 
 
-def _subject(command: Command) -> str:
+def subject(command: Command) -> str:
     """What a command was about, for error messages (never its password)."""
     for key in ("username", "rolename", "groupname"):
         if key in command:

@@ -82,6 +82,14 @@ def test_a_password_django_replaced_is_set_when_known_and_removed_when_not() -> 
     assert again.changes == [] and again.needs_password == ["door-1"]
 
 
+def test_the_periodic_run_removes_a_stale_password_only_when_the_run_before_saw_it_too() -> None:
+    clients, roles = as_broker_holds(reader(stored=mosquitto_hash("old")))
+    first = plan([reader()], clients, roles, confirmed=set())
+    assert first.changes == [] and first.deferred == ["door-1"]
+    second = plan([reader()], clients, roles, confirmed=first.stale)
+    assert commands(second) == [("deleteClient", "door-1"), ("createClient", "door-1")]
+
+
 def test_roles_acls_and_enabled_state_are_put_back() -> None:
     clients, roles = as_broker_holds(reader())
     clients["door-1"] = Present("door-1", reader().fingerprint, True, frozenset())
