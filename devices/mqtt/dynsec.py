@@ -59,7 +59,9 @@ class DynsecClient:
     Answer per command; `check(commands)` also raises DynsecCommandFailed at the first refusal.
     """
 
-    def __init__(self, address: BrokerAddress, *, timeout: float = 5.0) -> None:
+    # Answers come in milliseconds; a short wait keeps a save in the admin from hanging long
+    # on a broker that is away (the change is then logged and the reconcile repairs it).
+    def __init__(self, address: BrokerAddress, *, timeout: float = 3.0) -> None:
         self.address = address
         self.timeout = timeout
         self._answers: dict[str, list[dict[str, Any]]] = {}
@@ -69,7 +71,7 @@ class DynsecClient:
         )
 
     @classmethod
-    def from_url(cls, url: str, *, timeout: float = 5.0) -> DynsecClient:
+    def from_url(cls, url: str, *, timeout: float = 3.0) -> DynsecClient:
         return cls(BrokerAddress.from_url(url), timeout=timeout)
 
     def __enter__(self) -> DynsecClient:

@@ -179,6 +179,20 @@ def test_registering_again_cuts_off_the_previous_phone_at_once(
     assert refused(broker.port, second["phone_id"], second["mqtt_password"]) is None
 
 
+def test_an_inactive_students_phone_is_disabled_and_comes_back_with_them(
+    school: School, api: Any, broker: PrivateBroker
+) -> None:
+    phone = api(school.ada_user).post(f"{V1}/phones/", {}, format="json").json()
+    live = connect(broker.port, phone["phone_id"], phone["mqtt_password"])
+    school.ada.active = False
+    school.ada.save()
+    within(QUICK, live.disconnected.is_set)
+    assert refused(broker.port, phone["phone_id"], phone["mqtt_password"])
+    school.ada.active = True
+    school.ada.save()
+    assert refused(broker.port, phone["phone_id"], phone["mqtt_password"]) is None
+
+
 def test_a_rotated_reader_password_stops_working_and_the_new_one_works_within_a_second(
     school: School, api: Any, broker: PrivateBroker
 ) -> None:
