@@ -7,7 +7,7 @@ a rolled-back change tells the broker nothing. A broker that cannot be reached i
 never an error for the person who made the change: the ingest's periodic reconcile repairs
 everything but a new password, which then needs rotating again (it is never stored).
 
-No model imports here, so models can call it.
+Called by devices/dynsec_signals.py, from Django's signals, so models need not import it.
 """
 
 from __future__ import annotations

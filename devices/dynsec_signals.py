@@ -2,8 +2,8 @@
 
 Each is applied after commit (devices/dynsec_hooks.py) and only when MQTT_ADMIN_URL is set.
 The sync reads the committed rows, so a save that changed nothing broker-related changes
-nothing at the broker. New passwords come from the code that makes them
-(`Reader.rotate_password`, `register_phone`), not from here.
+nothing at the broker. New passwords come with `mqtt_password_made`, sent by the code that
+makes them (`Reader.rotate_password`, `register_phone`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ from django.dispatch import receiver
 from attendance.models import Student
 from beacons.models import Phone
 from devices.dynsec_hooks import credential_changed
-from devices.models import Reader
+from devices.models import Reader, mqtt_password_made
+
+
+@receiver(mqtt_password_made, dispatch_uid="devices.dynsec_password_made")
+def password_made(sender: type, username: str, password: str, **kwargs: object) -> None:
+    credential_changed(username, password)
 
 
 @receiver(post_save, sender=Reader, dispatch_uid="devices.dynsec_reader_saved")

@@ -6,11 +6,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 
 from attendance.models import Room, Student
 from devices.credentials import mosquitto_hash, new_password
-from devices.dynsec_hooks import credential_changed
 from devices.identifiers import InvalidUid, normalise_uid, sender_id_validator
+
+# Sent when a reader's or phone's new MQTT password is made, with its `username` and the
+# plain `password`, the one moment that is known; devices/dynsec_signals.py hands it to the
+# broker after commit. (A signal, so models need not know about the broker.)
+mqtt_password_made = Signal()
 
 
 class ReaderMode(models.TextChoices):
@@ -74,7 +79,7 @@ class Reader(models.Model):
         with transaction.atomic():  # one broker update after commit, with the password
             self.mqtt_password_hash = mosquitto_hash(password)
             self.save(update_fields=["mqtt_password_hash", "updated_at"])
-            credential_changed(self.device_id, password)
+            mqtt_password_made.send(Reader, username=self.device_id, password=password)
         return password
 
     def config_payload(self) -> dict[str, object]:

@@ -23,7 +23,7 @@ from beacons.api.serializers import (
 )
 from beacons.models import Beacon, Phone
 from devices.credentials import mosquitto_hash, new_password
-from devices.dynsec_hooks import credential_changed
+from devices.models import mqtt_password_made
 
 
 @extend_schema(tags=["provisioning"])
@@ -62,7 +62,7 @@ def register_phone(student: Student, model_name: str) -> tuple[Phone, str]:
             mqtt_password_hash=mosquitto_hash(password),
         )
         # The broker learns the password after commit; the revoked phones go with it.
-        credential_changed(phone.phone_id, password)
+        mqtt_password_made.send(Phone, username=phone.phone_id, password=password)
     return phone, password
 
 
