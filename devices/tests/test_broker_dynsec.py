@@ -9,6 +9,7 @@ paths, and the broker is checked with plain paho clients.
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from devices.tests.mosquitto_harness import (
     connect,
     free_port,
     refused,
+    tool,
 )
 from devices.tests.test_fuzz import RecordingClient
 
@@ -139,6 +141,26 @@ def test_the_shipped_config_loads_the_plugin_and_knows_only_the_ingest_at_first(
     assert refused(broker.port, "zias-ingest", INGEST_PASSWORD) is None
     websockets = broker.ports[9001]
     assert refused(websockets, "zias-ingest", INGEST_PASSWORD, transport="websockets") is None
+
+
+def test_a_plugin_file_from_mosquitto_ctrl_init_works_as_the_readme_says(
+    tmp_path: Path, settings: SettingsWrapper
+) -> None:
+    broker = PrivateBroker(tmp_path, {1883: free_port(), 9001: free_port()}, auth="dynsec")
+    settings.MQTT_TOPIC_PREFIX = PREFIX
+    settings.MQTT_URL = f"mqtt://zias-ingest:{INGEST_PASSWORD}@127.0.0.1:{broker.port}"
+    settings.MQTT_ADMIN_URL = f"mqtt://zias-admin:{ADMIN_PASSWORD}@127.0.0.1:{broker.port}"
+    broker.dynsec_file.parent.mkdir(parents=True)
+    init = [tool("mosquitto_ctrl", "MOSQUITTO_CTRL_BIN"), "dynsec", "init"]
+    subprocess.run([*init, str(broker.dynsec_file), "zias-admin", ADMIN_PASSWORD], check=True)
+    broker.start()
+    try:
+        assert refused(broker.port, "zias-ingest", INGEST_PASSWORD)  # not there yet
+        assert "created ingest zias-ingest" in sync("--dynsec")
+        assert refused(broker.port, "zias-ingest", INGEST_PASSWORD) is None
+        assert "nothing changed" in sync("--dynsec")
+    finally:
+        broker.stop()
 
 
 # --- Credentials take effect at once ------------------------------------------------------------
