@@ -15,10 +15,12 @@ COPY . .
 RUN SECRET_KEY=build-only-collectstatic-key DEBUG=0 python manage.py collectstatic --no-input
 
 RUN useradd --system --home /app zias && chown -R zias /app
-# The mqtt-sync service writes Mosquitto's auth files here as the broker's uid/gid (1883,
-# eclipse-mosquitto's `mosquitto` user); a new named volume mounted here starts with this
-# owner, so the files can be 0640 and still readable by the broker.
-RUN mkdir -p /mosquitto/auth && chown 1883:1883 /mosquitto/auth && chmod 0750 /mosquitto/auth
+# The mqtt-sync service writes the broker's dynamic security file into /mosquitto/data (or,
+# for a broker without the plugin, its auth files into /mosquitto/auth) as the broker's
+# uid/gid (1883, eclipse-mosquitto's `mosquitto` user); a new named volume mounted here starts
+# with this owner, so the broker can read, and rewrite, what mqtt-sync wrote.
+RUN mkdir -p /mosquitto/auth /mosquitto/data && chown 1883:1883 /mosquitto/auth /mosquitto/data \
+    && chmod 0750 /mosquitto/auth /mosquitto/data
 USER zias
 EXPOSE 8000
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "zias.asgi:application"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -61,22 +62,32 @@ class ReaderAdmin(admin.ModelAdmin):
     search_fields = ["device_id", "room__code", "ip"]
     list_select_related = ["room"]
     autocomplete_fields = ["room"]
+    exclude = ["mqtt_password_hash"]
     readonly_fields = [
         *Reader.HEALTH_FIELDS,
-        "mqtt_password_hash",
+        "has_mqtt_credential",
         "created_at",
         "updated_at",
     ]
     actions = ["rotate_credentials"]
 
+    @admin.display(boolean=True, description="MQTT credential")
+    def has_mqtt_credential(self, reader: Reader) -> bool:
+        # The password is shown once, by the action below; even its hash stays out of sight.
+        return bool(reader.mqtt_password_hash)
+
     @admin.action(description="Make a new MQTT password (shown once)")
     def rotate_credentials(self, request: HttpRequest, queryset: QuerySet[Reader]) -> None:
+        where = (
+            "the broker has it as soon as this is saved, and the old one is cut off"
+            if settings.MQTT_ADMIN_URL
+            else "run mosquitto_sync so the broker knows it"
+        )
         for reader in queryset:
             password = reader.rotate_password()
             self.message_user(
                 request,
-                f"{reader.device_id}: new MQTT password {password} (shown only now; run "
-                "mosquitto_sync so the broker knows it).",
+                f"{reader.device_id}: new MQTT password {password} (shown only now; {where}).",
                 messages.WARNING,
             )
 

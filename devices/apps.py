@@ -6,4 +6,4 @@ class DevicesConfig(AppConfig):
     name = "devices"
 
     def ready(self) -> None:
-        from devices import signals  # noqa: F401 - connects the receivers
+        from devices import dynsec_signals, signals  # noqa: F401 - connects the receivers

@@ -63,6 +63,9 @@ class BrokerUser:
     password_hash: str
     kind: Kind
     rules: tuple[AclRule, ...]
+    # Only the dynamic security plugin keeps disabled users (so enabling them again needs no
+    # new password); the files leave them out.
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -166,13 +169,21 @@ def read_password_file(path: Path) -> dict[str, str]:
 
 
 def collect_users(
-    prefix: str, ingest: IngestCredentials, previous_hashes: dict[str, str] | None = None
+    prefix: str,
+    ingest: IngestCredentials,
+    previous_hashes: dict[str, str] | None = None,
+    *,
+    keep_disabled: bool = False,
+    only: set[str] | None = None,
 ) -> SyncResult:
     """Every user the broker should know, with their rules; and who was left out, and why.
 
     Readers and phones share one username space. Staff-provisioned readers win over phones
     (whose ids come from self-service registration), and the ingest wins over both, so a
     colliding registration can never take over someone else's rights.
+
+    `keep_disabled` keeps disabled readers and phones of inactive students (as disabled
+    users); `only` limits the readers and phones read to those usernames.
     """
     previous_hashes = previous_hashes or {}
     ingest_hash = reusable_hash(ingest.password, previous_hashes.get(ingest.username))
@@ -180,8 +191,8 @@ def collect_users(
         users=[BrokerUser(ingest.username, ingest_hash, "ingest", ingest_rules(prefix))]
     )
     taken = {ingest.username: "the ingest"}
-    _add_readers(result, prefix, taken)
-    _add_phones(result, prefix, taken)
+    _add_readers(result, prefix, taken, keep_disabled, only)
+    _add_phones(result, prefix, taken, keep_disabled, only)
     return result
 
 
@@ -196,38 +207,50 @@ def _usable_hash(result: SyncResult, name: str, stored: str) -> bool:
     return True
 
 
-def _add_readers(result: SyncResult, prefix: str, taken: dict[str, str]) -> None:
-    for device_id, enabled, stored in Reader.objects.values_list(
+def _add_readers(
+    result: SyncResult,
+    prefix: str,
+    taken: dict[str, str],
+    keep_disabled: bool,
+    only: set[str] | None,
+) -> None:
+    readers = Reader.objects.all() if only is None else Reader.objects.filter(device_id__in=only)
+    for device_id, enabled, stored in readers.values_list(
         "device_id", "enabled", "mqtt_password_hash"
     ).order_by("device_id"):
-        if not enabled:
+        if not enabled and not keep_disabled:
             result.leave_out("disabled reader", device_id)
         elif device_id in taken:
             result.leave_out("reader named like another user", device_id)
             result.warnings.append(f"reader {device_id}: the name is {taken[device_id]}'s.")
         elif _usable_hash(result, device_id, stored):
             taken[device_id] = f"reader {device_id}"
-            result.users.append(
-                BrokerUser(device_id, stored, "reader", reader_rules(prefix, device_id))
-            )
+            rules = reader_rules(prefix, device_id)
+            result.users.append(BrokerUser(device_id, stored, "reader", rules, enabled))
 
 
-def _add_phones(result: SyncResult, prefix: str, taken: dict[str, str]) -> None:
-    for phone_id, active, student_active, stored in Phone.objects.values_list(
+def _add_phones(
+    result: SyncResult,
+    prefix: str,
+    taken: dict[str, str],
+    keep_disabled: bool,
+    only: set[str] | None,
+) -> None:
+    phones = Phone.objects.all() if only is None else Phone.objects.filter(phone_id__in=only)
+    for phone_id, active, student_active, stored in phones.values_list(
         "phone_id", "active", "student__active", "mqtt_password_hash"
     ).order_by("phone_id"):
         if not active:
             result.leave_out("revoked phone", phone_id)
-        elif not student_active:
+        elif not student_active and not keep_disabled:
             result.leave_out("phone of an inactive student", phone_id)
         elif phone_id in taken:
             result.leave_out("phone named like another user", phone_id)
             result.warnings.append(f"phone {phone_id}: the name is {taken[phone_id]}'s.")
         elif _usable_hash(result, phone_id, stored):
             taken[phone_id] = f"phone {phone_id}"
-            result.users.append(
-                BrokerUser(phone_id, stored, "phone", phone_rules(prefix, phone_id))
-            )
+            rules = phone_rules(prefix, phone_id)
+            result.users.append(BrokerUser(phone_id, stored, "phone", rules, student_active))
 
 
 # --- The files ---------------------------------------------------------------------------------

@@ -8,11 +8,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from attendance.models import Room, Student
 from devices.credentials import mosquitto_hash, new_password
 from devices.identifiers import InvalidUid, normalise_uid, sender_id_validator
+
+# Sent when a reader's or phone's new MQTT password is made, with its `username` and the
+# plain `password`, the one moment that is known; devices/dynsec_signals.py hands it to the
+# broker after commit. (A signal, so models need not know about the broker.)
+mqtt_password_made = Signal()
 
 
 class ReaderMode(models.TextChoices):
@@ -86,11 +92,14 @@ class Reader(models.Model):
                 )
 
     def rotate_password(self) -> str:
-        """A new MQTT password: returned once, only its hash kept. The old one stops working
-        at the broker's next mosquitto_sync."""
+        """A new MQTT password: returned once, only its hash kept. With the dynamic security
+        plugin the broker gets it once this commits, and the old one stops working then;
+        with the password file, at the next mosquitto_sync."""
         password = new_password()
-        self.mqtt_password_hash = mosquitto_hash(password)
-        self.save(update_fields=["mqtt_password_hash", "updated_at"])
+        with transaction.atomic():  # one broker update after commit, with the password
+            self.mqtt_password_hash = mosquitto_hash(password)
+            self.save(update_fields=["mqtt_password_hash", "updated_at"])
+            mqtt_password_made.send(Reader, username=self.device_id, password=password)
         return password
 
     def config_payload(self) -> dict[str, object]:

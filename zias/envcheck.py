@@ -105,17 +105,18 @@ def checked_redis_url(env: environ.Env) -> str:
     return raw
 
 
-def checked_mqtt_url(env: environ.Env) -> str:
-    raw = env.str("MQTT_URL", default="")
+def checked_mqtt_url(env: environ.Env, name: str = "MQTT_URL", *, login: bool = False) -> str:
+    """An mqtt:// or mqtts:// URL, or "" when unset; with `login`, user and password required."""
+    raw = env.str(name, default="")
     if not raw:
         return ""
     parts = urlsplit(raw)
     if parts.scheme not in {"mqtt", "mqtts"} or not parts.hostname:
-        raise ImproperlyConfigured(
-            f"MQTT_URL: expected mqtt://user:password@host:1883, got {raw!r}."
-        )
+        raise ImproperlyConfigured(f"{name}: expected mqtt://user:password@host:1883, got {raw!r}.")
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise ImproperlyConfigured(f"MQTT_URL: bad port in {raw!r}.") from None
+        raise ImproperlyConfigured(f"{name}: bad port in {raw!r}.") from None
+    if login and not (parts.username and parts.password):
+        raise ImproperlyConfigured(f"{name}: needs a user and password (mqtt://user:password@...).")
     return raw

@@ -135,6 +135,11 @@ INGEST_BATCH_MS = read_int(env, "INGEST_BATCH_MS", 20, minimum=1)
 INGEST_TICK_SECONDS = read_int(env, "INGEST_TICK_SECONDS", 5, minimum=1)
 # Enrol by tap: how long a reader waits for the unknown card to give the chosen student.
 ENROL_BY_TAP_SECONDS = read_int(env, "ENROL_BY_TAP_SECONDS", 60, minimum=5)
+# The broker admin login for Mosquitto's dynamic security plugin. Set: credential changes
+# reach the broker at once and the ingest reconciles every MQTT_DYNSEC_RECONCILE_SECONDS.
+# Unset: the plugin is not used (the password-file path, `mosquitto_sync --out`).
+MQTT_ADMIN_URL = checked_mqtt_url(env, "MQTT_ADMIN_URL", login=True)
+MQTT_DYNSEC_RECONCILE_SECONDS = read_int(env, "MQTT_DYNSEC_RECONCILE_SECONDS", 300, minimum=10)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

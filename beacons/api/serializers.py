@@ -54,6 +54,9 @@ class BeaconSerializer(NaturalKeySerializer):
             "uuid": {"required": False},
             "major": {"required": False},
             "minor": {"required": False},
+            # The beacon's identity secret: whoever holds it can forge its EIDs anywhere.
+            # Accepted on create and update, never returned.
+            "eid_key": {"write_only": True},
         }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from beacons.api.serializers import (
 )
 from beacons.models import Beacon, Phone
 from devices.credentials import mosquitto_hash, new_password
+from devices.models import mqtt_password_made
 
 
 @extend_schema(tags=["provisioning"])
@@ -60,6 +61,8 @@ def register_phone(student: Student, model_name: str) -> tuple[Phone, str]:
             model_name=model_name,
             mqtt_password_hash=mosquitto_hash(password),
         )
+        # The broker learns the password after commit; the revoked phones go with it.
+        mqtt_password_made.send(Phone, username=phone.phone_id, password=password)
     return phone, password
 
 

@@ -25,6 +25,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from attendance import services
+from devices.dynsec_sync import reconcile_if_due
 from devices.models import IngestWorker
 from devices.mqtt.client import BrokerUnavailable, Inbound, MqttClient, MqttError
 from devices.mqtt.committing import DatabaseAway, commit_batch, is_lock_conflict
@@ -194,6 +195,7 @@ class IngestLoop:
         except DatabaseError as exc:
             log.error("periodic tick failed (%s); next one in %ss", exc, self.config.tick_s)
             _reset_db_connection()
+        reconcile_if_due()  # the broker's dynamic security users, every few minutes
 
     def settle(self) -> None:
         """One slice of judging settled door taps. It never stops the loop: a failure is

@@ -47,9 +47,35 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def private_config(text: str, workdir: Path, ports: dict[int, int]) -> str:
+DYNSEC_PLUGIN_PATHS = [
+    "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",  # Debian, amd64
+    "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",  # Debian, arm64
+    "/usr/lib/mosquitto_dynamic_security.so",  # the eclipse-mosquitto image
+]
+
+
+def dynsec_plugin() -> str:
+    """This machine's dynamic security plugin; fails the test when it is not installed."""
+    found = os.environ.get("MOSQUITTO_DYNSEC_PLUGIN") or next(
+        (path for path in DYNSEC_PLUGIN_PATHS if Path(path).exists()), None
+    )
+    if not found:
+        pytest.fail("mosquitto_dynamic_security.so not found (Debian's mosquitto package).")
+    return found
+
+
+def with_auth(text: str, auth: str) -> str:
+    """The config's auth block for `auth`: "dynsec" (the plugin, as shipped, at this machine's
+    path) or "files" (the password and ACL files, the documented alternative)."""
+    if auth == "dynsec":
+        return re.sub(r"^plugin \S+$", f"plugin {dynsec_plugin()}", text, flags=re.M)
+    text = re.sub(r"^(plugin|plugin_opt_config_file) ", r"#\1 ", text, flags=re.M)
+    return re.sub(r"^#(password_file|acl_file) ", r"\1 ", text, flags=re.M)
+
+
+def private_config(text: str, workdir: Path, ports: dict[int, int], auth: str = "files") -> str:
     """The project's config rewritten to run from `workdir` on the given ports."""
-    text = text.replace("/mosquitto/", f"{workdir}/")
+    text = with_auth(text, auth).replace("/mosquitto/", f"{workdir}/")
     for standard, port in ports.items():
         text = re.sub(rf"^listener {standard}$", f"listener {port} 127.0.0.1", text, flags=re.M)
     text = re.sub(r"^log_dest stdout$", f"log_dest file {workdir}/mosquitto.log", text, flags=re.M)
@@ -62,6 +88,11 @@ class PrivateBroker:
     workdir: Path
     ports: dict[int, int]  # standard port (1883, 9001, ...) -> the free port used here
     process: subprocess.Popen[bytes] | None = None
+    auth: str = "files"  # or "dynsec": see with_auth
+
+    @property
+    def dynsec_file(self) -> Path:
+        return self.workdir / "data" / "dynamic-security.json"
 
     @property
     def port(self) -> int:
@@ -82,7 +113,9 @@ class PrivateBroker:
     def start(self, config_text: str | None = None) -> None:
         for sub in ("data", "config/conf.d", "auth"):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
-        text = private_config(config_text or CONFIG.read_text(), self.workdir, self.ports)
+        text = private_config(
+            config_text or CONFIG.read_text(), self.workdir, self.ports, self.auth
+        )
         config = self.workdir / "mosquitto.conf"
         config.write_text(text)
         self.process = subprocess.Popen(

@@ -24,6 +24,7 @@ from devices.tests.mosquitto_harness import (
     connect,
     free_port,
     refused,
+    with_auth,
 )
 
 CONFIG_DIR = ROOT / "mosquitto" / "config"
@@ -74,9 +75,11 @@ def test_the_project_config_runs_on_this_mosquitto_without_complaint(
     assert refused(broker.port, "zias-ingest", INGEST_PASSWORD) is None
 
 
-def test_the_broker_reads_the_files_mosquitto_sync_writes() -> None:
-    assert option("password_file") == f"/mosquitto/auth/{PASSWORD_FILE}"
-    assert option("acl_file") == f"/mosquitto/auth/{ACL_FILE}"
+def test_without_the_plugin_the_broker_reads_the_files_mosquitto_sync_writes() -> None:
+    files = with_auth(CONFIG, "files")
+    assert re.search(rf"^password_file /mosquitto/auth/{PASSWORD_FILE}$", files, re.M)
+    assert re.search(rf"^acl_file /mosquitto/auth/{ACL_FILE}$", files, re.M)
+    assert not re.search(r"^plugin", files, re.M)
     assert option("allow_anonymous") == "false"
     # One set of rules for TCP and WebSockets alike.
     assert option("per_listener_settings") == "false"

@@ -104,30 +104,26 @@ def broker_option(name: str) -> str:
     return match.group(1)
 
 
-def test_mqtt_sync_writes_where_the_broker_reads(services: dict[str, Any]) -> None:
+def test_mqtt_sync_writes_the_plugin_file_the_broker_loads(services: dict[str, Any]) -> None:
     command = services["mqtt-sync"]["command"]
-    out = command[command.index("--out") + 1]
     assert command[:3] == ["python", "manage.py", "mosquitto_sync"]
-    assert mount_target(services["mqtt-sync"], "mosquitto-auth") == (out, False)
-    # The broker only reads them, from the same volume, at the paths its config names.
-    assert mount_target(services["mosquitto"], "mosquitto-auth") == (out, True)
-    assert broker_option("password_file") == f"{out}/{PASSWORD_FILE}"
-    assert broker_option("acl_file") == f"{out}/{ACL_FILE}"
-    assert mount_target(services["mosquitto"], "mosquitto-data")[0] == broker_option(
-        "persistence_location"
-    ).rstrip("/")
+    written = command[command.index("--dynsec-file") + 1]
+    assert broker_option("plugin").endswith("/mosquitto_dynamic_security.so")
+    assert broker_option("plugin_opt_config_file") == written
+    # The broker rewrites the file after every change: the same volume, writable, for both.
+    folder = str(Path(written).parent)
+    assert mount_target(services["mqtt-sync"], "mosquitto-data") == (folder, False)
+    assert mount_target(services["mosquitto"], "mosquitto-data") == (folder, False)
+    assert folder == broker_option("persistence_location").rstrip("/")
 
 
-def test_only_mqtt_sync_and_the_broker_see_the_auth_files(services: dict[str, Any]) -> None:
-    holders = {
-        name
-        for name, service in services.items()
-        if any(m.split(":")[0] == "mosquitto-auth" for m in service.get("volumes", []))
-    }
-    assert holders == {"mqtt-sync", "mosquitto"}
+def test_the_password_files_are_the_documented_alternative() -> None:
+    config = (ROOT / "mosquitto" / "config" / "mosquitto.conf").read_text()
+    assert f"#password_file /mosquitto/auth/{PASSWORD_FILE}" in config
+    assert f"#acl_file /mosquitto/auth/{ACL_FILE}" in config
 
 
-def test_the_broker_starts_only_after_the_files_are_written(services: dict[str, Any]) -> None:
+def test_the_broker_starts_only_after_the_file_is_written(services: dict[str, Any]) -> None:
     assert services["mqtt-sync"]["restart"] == "no"  # one-shot
     assert services["mqtt-sync"]["depends_on"]["migrate"] == {
         "condition": "service_completed_successfully"
@@ -139,10 +135,21 @@ def test_the_broker_starts_only_after_the_files_are_written(services: dict[str, 
 
 
 def test_mqtt_sync_writes_as_the_brokers_user(services: dict[str, Any]) -> None:
-    # eclipse-mosquitto runs as uid/gid 1883; the files are 0640, so they must be its own.
+    # eclipse-mosquitto runs as uid/gid 1883; the file is 0600, so it must be its own.
     assert services["mqtt-sync"]["user"] == "1883:1883"
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "chown 1883:1883 /mosquitto/auth" in dockerfile
+    assert "chown 1883:1883 /mosquitto/auth /mosquitto/data" in dockerfile
+
+
+def test_the_apps_and_mqtt_sync_share_the_broker_admin(services: dict[str, Any]) -> None:
+    env = {"MQTT_INGEST_PASSWORD": INGEST_PASSWORD, "MQTT_ADMIN_PASSWORD": "an-admin-password"}
+    urls = {
+        interpolate(services[name]["environment"]["MQTT_ADMIN_URL"], **env)
+        for name in ["web", "ingest", "mqtt-sync"]
+    }
+    assert urls == {"mqtt://zias-admin:an-admin-password@mosquitto:1883"}
+    with pytest.raises(KeyError, match="MQTT_ADMIN_PASSWORD"):
+        interpolate(services["web"]["environment"]["MQTT_ADMIN_URL"])
 
 
 def test_the_ingest_and_mqtt_sync_agree_on_the_ingests_broker_user(

@@ -1,4 +1,5 @@
-"""Write Mosquitto's password and ACL files from the database, and optionally reload it."""
+"""Bring Mosquitto's users in line with the database: the dynamic security plugin (live, or
+its file while the broker is stopped), or the password and ACL files for a broker without it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import grp
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -21,21 +23,39 @@ from devices.broker_auth import (
     signal_reload,
     write_auth_files,
 )
+from devices.dynsec_file import write_dynsec_file
+from devices.dynsec_sync import SyncReport, admin_username, reconcile, wanted_users
+from devices.mqtt.dynsec import DynsecError
 
 
 class Command(BaseCommand):
     help = (
-        "Write Mosquitto's password file and ACL file from the database: every enabled reader "
-        "and active phone with a credential, and the ingest user from MQTT_URL. Each sender may "
-        "write only under its own id; the ingest reads everything and writes acks and configs. "
-        "Disabled readers and revoked phones are left out. Run it after creating, rotating or "
-        "revoking a credential, with --reload so the broker picks the change up."
+        "Bring Mosquitto's users in line with the database: every reader and phone with a "
+        "credential, and the ingest user from MQTT_URL. Each sender may write only under its "
+        "own id; the ingest reads everything and writes acks and configs. With --dynsec, over "
+        "the dynamic security plugin's control API (MQTT_ADMIN_URL), printing each change; "
+        "a second run changes nothing. With --dynsec-file, into the plugin's file while the "
+        "broker is stopped (Django's password hashes included). With --out, as the password "
+        "and ACL files of a broker without the plugin (disabled readers and revoked phones "
+        "left out); run it after every credential change, with --reload."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument(
+        where = parser.add_mutually_exclusive_group(required=True)
+        where.add_argument(
+            "--dynsec",
+            action="store_true",
+            help="Reconcile the running broker's dynamic security plugin (MQTT_ADMIN_URL).",
+        )
+        where.add_argument(
+            "--dynsec-file",
+            type=Path,
+            metavar="FILE",
+            help="Write the plugin's JSON config file (plugin_opt_config_file) with the broker "
+            "stopped; clients and roles ZIAS does not manage are kept.",
+        )
+        where.add_argument(
             "--out",
-            required=True,
             type=Path,
             help=f"Directory for the '{PASSWORD_FILE}' and '{ACL_FILE}' files (made if missing).",
         )
@@ -52,8 +72,43 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        out_dir: Path = options["out"]
         group = _group_id(options["group"]) if options["group"] else None
+        if options["dynsec"]:
+            self._reconcile_live()
+        elif options["dynsec_file"]:
+            self._write_plugin_file(options["dynsec_file"], group)
+        else:
+            self._write_files(options, group)
+
+    def _reconcile_live(self) -> None:
+        try:
+            report = reconcile()
+        except (BrokerAuthError, DynsecError) as exc:
+            raise CommandError(str(exc)) from None
+        _print_dynsec(self, report)
+
+    def _write_plugin_file(self, path: Path, group: int | None) -> None:
+        try:
+            wanted, collected = wanted_users()
+            admin = _admin_login()
+            report = write_dynsec_file(path, wanted, admin, group=group)
+        except BrokerAuthError as exc:
+            raise CommandError(str(exc)) from None
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"cannot write {path}: {exc}") from None
+        for warning in collected.warnings:
+            self.stderr.write(self.style.WARNING(f"warning: {warning}"))
+        state = "written" if report.written else "unchanged"
+        self.stdout.write(f"{path}: {state}; {report.clients} ZIAS users.")
+        if admin is None:
+            self.stdout.write("MQTT_ADMIN_URL is not set: no admin login added.")
+        if report.needs_password:
+            self.stdout.write(
+                f"Without a usable hash (rotate them): {', '.join(report.needs_password)}."
+            )
+
+    def _write_files(self, options: dict[str, Any], group: int | None) -> None:
+        out_dir: Path = options["out"]
         try:
             ingest = ingest_credentials(settings.MQTT_URL)
             previous = read_password_file(out_dir / PASSWORD_FILE)
@@ -74,6 +129,28 @@ class Command(BaseCommand):
             except BrokerAuthError as exc:
                 raise CommandError(f"files written, but no reload: {exc}") from None
             self.stdout.write(f"Sent SIGHUP to Mosquitto (pid {pid}); it re-reads both files.")
+
+
+def _admin_login() -> tuple[str, str] | None:
+    if not settings.MQTT_ADMIN_URL:
+        return None
+    password = urlsplit(settings.MQTT_ADMIN_URL).password or ""
+    return admin_username(), unquote(password)
+
+
+def _print_dynsec(command: BaseCommand, report: SyncReport) -> None:
+    for warning in report.warnings:
+        command.stderr.write(command.style.WARNING(f"warning: {warning}"))
+    for line in report.changes:
+        command.stdout.write(f"  {line}")
+    if report.needs_password:
+        command.stdout.write(
+            f"No working password at the broker ({len(report.needs_password)}; rotate them, or "
+            f"write the plugin's file with --dynsec-file while it is stopped): "
+            f"{', '.join(report.needs_password)}."
+        )
+    changed = f"{len(report.changes)} change(s)" if report.changes else "nothing changed"
+    command.stdout.write(f"Dynamic security: {report.users} ZIAS users; {changed}.")
 
 
 def _group_id(name: str) -> int:
