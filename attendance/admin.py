@@ -327,4 +327,8 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     date_hierarchy = "at"
 
 
-import attendance.excuse_admin  # noqa: E402, F401  (registers the excuses' admin)
+import attendance.excuse_admin  # noqa: E402  (registers the excuses' admin)
+import attendance.recompute_admin  # noqa: E402  (recompute requests, and what waits per object)
+
+attendance.recompute_admin.show_pending_recomputes(CourseAdmin, lambda c: f"course:{c.code}")
+attendance.recompute_admin.show_pending_recomputes(ClassSessionAdmin, lambda s: f"session:{s.pk}")

@@ -19,8 +19,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from attendance import services
-from attendance.engine.days import local_day
-from attendance.models import ClassSession, Course, Enrolment
+from attendance.engine.days import day_bounds, local_day
+from attendance.models import ClassSession, Course, Enrolment, Holiday
 from devices.models import Card, EventType, RawEvent, Reader, SenderKind
 
 # How far back a card's change reaches: its taps of this many days are replayed.
@@ -233,6 +233,28 @@ def _tap_days(taps: Any, days_back: int) -> list[str]:
     return sorted({local_day(ts).isoformat() for ts in moments})
 
 
+# --- holidays -------------------------------------------------------------------------------
+
+
+def _holiday_saved(sender: type, instance: Holiday, created: bool, **_: Any) -> None:
+    """The term's timetabled sessions on the holiday's days are off: cancelled in one update
+    (not one save each: a holiday can cover a week of a whole school), their records dropped
+    by the pass, a person's marks kept."""
+    lo, hi = day_bounds(instance.starts_on)[0], day_bounds(instance.ends_on)[1]
+    off = ClassSession.objects.filter(
+        slot__term_id=instance.term_id, starts_at__gte=lo, starts_at__lt=hi, cancelled=False
+    )
+    ids = list(off.values_list("id", flat=True))
+    if not ids:
+        return
+    ClassSession.objects.filter(id__in=ids).update(cancelled=True)
+    services.request_recompute(
+        f"term:{instance.term_id}",
+        f"holiday {instance.name} ({instance.starts_on} to {instance.ends_on}) by {actor()}",
+        {"sessions": [], "drop": {"sessions": ids}},
+    )
+
+
 def connect() -> None:
     for model, before, saved in (
         (Course, _course_before, _course_saved),
@@ -244,3 +266,4 @@ def connect() -> None:
         pre_save.connect(before, sender=model, dispatch_uid=f"zias-changes-before-{model.__name__}")
         post_save.connect(saved, sender=model, dispatch_uid=f"zias-changes-saved-{model.__name__}")
     post_delete.connect(_enrolment_deleted, sender=Enrolment, dispatch_uid="zias-changes-unenrol")
+    post_save.connect(_holiday_saved, sender=Holiday, dispatch_uid="zias-changes-holiday")

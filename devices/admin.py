@@ -221,3 +221,7 @@ class QuarantinedMessageAdmin(ReadOnlyAdmin):
 
 
 import devices.enrolment_admin  # noqa: E402, F401  (registers enrol by tap)
+from attendance.recompute_admin import show_pending_recomputes  # noqa: E402
+
+show_pending_recomputes(CardAdmin, lambda card: f"card:{card.uid}")
+show_pending_recomputes(ReaderAdmin, lambda reader: f"reader:{reader.device_id}")

@@ -178,3 +178,85 @@ def test_the_pass_takes_a_big_request_in_slices(held, monkeypatch) -> None:
     assert drain() >= 6  # one session (two students) a slice
     request.refresh_from_db()
     assert (request.position, request.finished_at is not None) == (6, True)
+
+
+def test_revoking_and_reactivating_a_card_leaves_its_past_taps_counted(held) -> None:
+    from devices.models import Card
+
+    before = revisions_of("S1001")
+    card = Card.objects.get(uid=CARDS["S1001"])
+    card.active, card.revoked_at = False, timezone.now()
+    card.save()
+    assert RecomputeRequest.objects.get(finished_at__isnull=True).cause == (
+        f"card {card.uid} revoked by system"
+    )
+    drain()
+    assert record("S1001").status == "late" and revisions_of("S1001") == before
+    card.active = True
+    card.save()
+    drain()
+    assert record("S1001").status == "late" and revisions_of("S1001") == before
+
+
+def test_changing_a_readers_mode_keeps_the_past_and_applies_from_then_on(held) -> None:
+    """The mode at the moment of each tap decides (placement in time), so a change today
+    has nothing in March to recompute; taps after it are read with the new mode."""
+    from devices.models import Reader, ReaderPlacement
+
+    reader = Reader.objects.get(device_id="door-b204")
+    reader.mode = "entry"
+    reader.save()
+    assert list(ReaderPlacement.objects.filter(reader=reader).values_list("mode", flat=True)) == [
+        "toggle", "entry",
+    ]  # fmt: skip
+    drain()
+    assert (record("S1001").status, record("S1002").status) == ("late", "present")
+    now = timezone.now()
+    first = make_raw_event("door-b204", "e1", now, "rfid", uid=CARDS["S1001"], save=False)
+    again = make_raw_event(
+        "door-b204", "e2", now + timedelta(minutes=1), "rfid", uid=CARDS["S1001"], save=False
+    )
+    assert apply_batch([first, again]) == {"e1": "accepted in", "e2": "accepted in"}
+
+
+def test_a_regenerated_timetable_computes_the_records_of_sessions_it_adds(held) -> None:
+    from attendance.models import Room, Term, TimetableSlot
+    from attendance.timetable import regenerate_term
+
+    term = Term.objects.create(name="Spring", starts_on=date(2026, 3, 2), ends_on=date(2026, 3, 2))
+    TimetableSlot.objects.create(
+        course=held.course, room=Room.objects.get(code="B-204"), term=term, weekday=0,
+        start_time=at("08:00").astimezone(timezone.get_current_timezone()).time(),
+        end_time=at("08:30").astimezone(timezone.get_current_timezone()).time(),
+    )  # fmt: skip
+    assert regenerate_term(term).created == 1
+    drain()
+    early = ClassSession.objects.get(slot__term=term)
+    assert AttendanceRecord.objects.filter(session=early).count() == 2  # both absent then
+    assert set(AttendanceRecord.objects.filter(session=early).values_list("status", flat=True)) == {
+        "absent"
+    }
+
+
+def test_a_holiday_cancels_its_sessions_and_drops_their_records(held) -> None:
+    from attendance.models import Holiday, Term, TimetableSlot
+
+    term = Term.objects.create(name="Spring", starts_on=date(2026, 3, 1), ends_on=date(2026, 3, 31))
+    slot = TimetableSlot.objects.create(
+        course=held.course, room=held.room, term=term, weekday=0,
+        start_time=at("09:00").astimezone(timezone.get_current_timezone()).time(),
+        end_time=at("10:00").astimezone(timezone.get_current_timezone()).time(),
+    )  # fmt: skip
+    ClassSession.objects.filter(pk=held.pk).update(slot=slot)
+    staff = make_user("registrar", staff=True)
+    services.correct_attendance(held, Student.objects.get(number="S1002"), "excused", staff, "trip")
+    Holiday.objects.create(
+        term=term, name="Strike", starts_on=date(2026, 3, 2), ends_on=date(2026, 3, 2)
+    )
+    assert ClassSession.objects.get(pk=held.pk).cancelled
+    drain()
+    assert list(
+        AttendanceRecord.objects.filter(session=held).values_list("student__number", "status")
+    ) == [
+        ("S1002", "excused")  # the person's mark stays
+    ]
