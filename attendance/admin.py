@@ -67,9 +67,17 @@ class RoomAdmin(admin.ModelAdmin):
 
 
 class EnrolmentInline(admin.TabularInline):
+    """Enrolments are added here (with the day a late one counts from) or deleted; an
+    existing one is not re-edited in place. A course of hundreds of students would otherwise
+    send, and validate with a query each, hundreds of unchanged rows on every save."""
+
     model = Enrolment
     extra = 0
     autocomplete_fields = ["student", "course"]
+    fields = ["student", "course", "effective_from"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Student)

@@ -162,7 +162,11 @@ def _enrolment_saved(sender: type, instance: Enrolment, created: bool, **_: Any)
     )
 
 
-def _enrolment_deleted(sender: type, instance: Enrolment, **_: Any) -> None:
+def _enrolment_deleted(sender: type, instance: Enrolment, origin: Any = None, **_: Any) -> None:
+    # A course or student deleted takes its records with it: nothing is left to drop.
+    model = getattr(origin, "model", type(origin))
+    if origin is not None and model is not Enrolment:
+        return
     now = timezone.now()
     services.request_recompute(
         f"course:{instance.course.code}",
