@@ -46,8 +46,8 @@ from attendance.engine.loading import (
 from attendance.models import EngineCursor, RejudgeRequest
 from attendance.rules.door import Motion
 from attendance.rules.evidence import EventKey
+from attendance.rules.flag_kinds import MULTI_CARD
 from attendance.rules.proxy import (
-    MULTI_CARD,
     MULTI_CARD_WINDOW,
     Place,
     ReaderTap,

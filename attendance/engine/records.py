@@ -26,7 +26,7 @@ from attendance.models import (
     Visit,
 )
 from attendance.rules.evidence import SessionInfo, VisitSpan
-from attendance.rules.proxy import TAP_MISSING
+from attendance.rules.flag_kinds import TAP_MISSING
 from attendance.rules.records import compute_record
 
 Pair = tuple[int, int]

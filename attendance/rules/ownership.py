@@ -7,8 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from attendance.rules.evidence import Finding, Tap
-
-REGISTERED_AFTER_TAP = "registered_after_tap"
+from attendance.rules.flag_kinds import REGISTERED_AFTER_TAP
 
 
 def registered_after_tap_findings(

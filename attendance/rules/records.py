@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from attendance.rules.evidence import RecordOutcome, SessionInfo, VisitSpan
+from attendance.rules.flag_kinds import TAP_MISSING
 
 TAP_SOURCES = frozenset({"door", "manual"})
 
@@ -76,5 +77,5 @@ def compute_record(
     if policy.tap_required and not _clipped(
         (v for v in here if v.source in TAP_SOURCES), session.starts_at, session.ends_at, now
     ):
-        flags = ("tap_missing",)
+        flags = (TAP_MISSING,)
     return RecordOutcome(status, seen[0][0], seen[-1][1], minutes, flags)

@@ -1,0 +1,86 @@
+"""One definition per rule: door taps and BLE sightings judge travel with one model built
+from settings, and the flag kinds people see come from the pure rules' one list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import override_settings
+
+from attendance.engine.travel import travel_model
+from attendance.models import FlagKind, ProxyFlag
+from attendance.rules import flag_kinds
+from attendance.rules.evidence import EventKey, Tap
+from attendance.rules.proxy import Place, TravelModel, impossible_travel_findings
+from beacons import spoofing
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PLACES = {
+    "A-101": Place("A", 1),
+    "A-104": Place("A", 1),
+    "A-301": Place("A", 3),
+    "B-1": Place("B", 1),
+}
+
+
+def door_flags(room_a: str, room_b: str, gap_s: int, model: TravelModel) -> bool:
+    later = T0 + timedelta(seconds=gap_s)
+    taps = [
+        Tap(EventKey(T0, "door-1", "1"), "04A1B2C3", "S1", room_a, "toggle", 5),
+        Tap(EventKey(later, "door-2", "2"), "04A1B2C3", "S1", room_b, "toggle", 5),
+    ]
+    return bool(impossible_travel_findings(taps, PLACES, model))
+
+
+def ble_flags(room_a: str, room_b: str, gap_s: int, model: TravelModel) -> bool:
+    taps = [spoofing.Tap(room_a, T0), spoofing.Tap(room_b, T0 + timedelta(seconds=gap_s))]
+    sightings = spoofing.sightings_from(taps, [])
+    return bool(spoofing.impossible_travel_flags("S1", sightings, PLACES, model))
+
+
+@pytest.mark.parametrize(
+    ("room_b", "gap_s", "flagged"),
+    [
+        ("A-104", 19, True),  # same floor: 20 s
+        ("A-104", 20, False),
+        ("A-301", 49, True),  # two floors up: 20 + 2 x 15 s
+        ("A-301", 50, False),
+        ("B-1", 139, True),  # another building: 20 + 120 s
+        ("B-1", 140, False),
+    ],
+)
+def test_door_taps_and_ble_sightings_agree_on_what_is_walkable(room_b, gap_s, flagged) -> None:  # type: ignore[no-untyped-def]
+    model = TravelModel()
+    assert door_flags("A-101", room_b, gap_s, model) is flagged
+    assert ble_flags("A-101", room_b, gap_s, model) is flagged
+
+
+def test_the_engine_builds_the_model_from_settings() -> None:
+    # The settings' defaults are the rule's defaults: one set of numbers a school changes.
+    assert travel_model() == TravelModel()
+    school = {"TRAVEL_SAME_FLOOR_S": 5, "TRAVEL_PER_FLOOR_S": 30, "TRAVEL_OTHER_BUILDING_S": 600}
+    with override_settings(**school):
+        model = travel_model()
+    assert model == TravelModel(same_floor_s=5, per_floor_s=30, other_building_s=600)
+    # Both detectors follow a changed model alike: 55 s to two floors up is now too quick,
+    # 10 s along a floor now enough.
+    assert (
+        door_flags("A-101", "A-301", 55, TravelModel()),
+        door_flags("A-101", "A-301", 55, model),
+    ) == (False, True)
+    assert (
+        ble_flags("A-101", "A-301", 55, TravelModel()),
+        ble_flags("A-101", "A-301", 55, model),
+    ) == (False, True)
+    assert (door_flags("A-101", "A-104", 10, model), ble_flags("A-101", "A-104", 10, model)) == (
+        False,
+        False,
+    )
+
+
+def test_flag_kinds_come_from_the_pure_rules() -> None:
+    assert ProxyFlag._meta.get_field("kind").choices == list(flag_kinds.LABELS.items())
+    assert FlagKind.IMPOSSIBLE_TRAVEL == flag_kinds.IMPOSSIBLE_TRAVEL
+    assert FlagKind(flag_kinds.CLONED_BEACON).label == flag_kinds.LABELS[flag_kinds.CLONED_BEACON]
+    assert list(FlagKind.values) == list(flag_kinds.LABELS)
