@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from attendance.rules import flag_kinds
+from attendance.rules import flag_kinds, names
 
 ROOM_CODE = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "A short code such as B-204.")
 STUDENT_NUMBER = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "The school's own id.")
@@ -67,13 +67,7 @@ class Student(models.Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
-
-    @property
-    def display_name(self) -> str:
-        """What a reader's little display shows: 'A. Okafor', at most 32 characters."""
-        initial = f"{self.first_name[:1]}. " if self.first_name else ""
-        return f"{initial}{self.last_name}"[:32]
+        return names.full_name(self.first_name, self.last_name)
 
 
 class Course(models.Model):

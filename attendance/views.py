@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,20 +16,15 @@ from django.views.decorators.http import require_POST
 
 from attendance import rollcall, services
 from attendance.api.access import is_staff, may_correct, may_watch_room
+from attendance.engine.days import day_bounds, local_day
 from attendance.livepage import page_state
 from attendance.models import ClassSession, Room, Status, Student, Visit
-
-
-def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
-    local = timezone.localtime(now)
-    start = datetime.combine(local.date(), time.min, tzinfo=local.tzinfo)
-    return start, start + timedelta(days=1)
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    start, end = _today_bounds(now)
+    start, end = day_bounds(local_day(now))
     sessions = ClassSession.objects.filter(starts_at__gte=start, starts_at__lt=end, cancelled=False)
     if not is_staff(request.user):
         sessions = sessions.filter(course__teachers=request.user.pk)

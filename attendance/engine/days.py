@@ -1,4 +1,6 @@
-"""The school's local day: visits never cross it, so each day can be replayed on its own."""
+"""The school's local day, the one helper for it: the engine (visits never cross a local
+day, so each day can be replayed on its own), the pages, the API's date filters and the
+commands all take the day and its bounds from here, in the school's zone (TIME_ZONE)."""
 
 from __future__ import annotations
 

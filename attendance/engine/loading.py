@@ -18,7 +18,6 @@ from attendance.engine.in_time import (
     Ownership,
     Placement,
     cards_ever_owned_by,
-    display_name,
     ownerships_of_cards,
     placements_of_readers,
 )
@@ -26,6 +25,7 @@ from attendance.engine.reference import kept_memo
 from attendance.models import ClassSession, Room, Student
 from attendance.rules.door import Motion
 from attendance.rules.evidence import Policy, SessionInfo
+from attendance.rules.names import reader_display_name
 from attendance.rules.proxy import Place
 from devices.models import Card, EventType, RawEvent, Reader, SenderKind
 
@@ -162,7 +162,7 @@ def _cards(query: Q) -> dict[str, CardInfo]:
         same_day = since is not None and since < issued and local_day(since) == local_day(issued)
         registered = issued if same_day else None
         cards[uid] = CardInfo(
-            uid, student_id, active, revoked_at, display_name(first, last), registered, held
+            uid, student_id, active, revoked_at, reader_display_name(first, last), registered, held
         )
         numbers[student_id] = number
     memo = _batch_memo.get()

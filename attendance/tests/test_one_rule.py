@@ -1,19 +1,24 @@
 """One definition per rule: door taps and BLE sightings judge travel with one model built
-from settings, and the flag kinds people see come from the pure rules' one list."""
+from settings; the flag kinds people see come from the pure rules' one list; one helper
+each for a student's displayed name and for the school's local day."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.test import override_settings
 
+from attendance.api.common import start_of_day
+from attendance.engine.days import day_bounds, local_day
 from attendance.engine.travel import travel_model
-from attendance.models import FlagKind, ProxyFlag
-from attendance.rules import flag_kinds
+from attendance.models import FlagKind, ProxyFlag, Student
+from attendance.rules import flag_kinds, names
 from attendance.rules.evidence import EventKey, Tap
 from attendance.rules.proxy import Place, TravelModel, impossible_travel_findings
 from beacons import spoofing
+from tests.factories import make_course, make_room, make_session, make_user
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PLACES = {
@@ -84,3 +89,28 @@ def test_flag_kinds_come_from_the_pure_rules() -> None:
     assert FlagKind.IMPOSSIBLE_TRAVEL == flag_kinds.IMPOSSIBLE_TRAVEL
     assert FlagKind(flag_kinds.CLONED_BEACON).label == flag_kinds.LABELS[flag_kinds.CLONED_BEACON]
     assert list(FlagKind.values) == list(flag_kinds.LABELS)
+
+
+def test_one_display_name_helper_for_readers_and_pages() -> None:
+    assert names.reader_display_name("Ada", "Okafor") == "A. Okafor"
+    assert names.reader_display_name("", "Okafor") == "Okafor"
+    assert len(names.reader_display_name("Bartholomew", "X" * 40)) == 32
+    assert Student(first_name="Ada", last_name="Okafor").full_name == "Ada Okafor"
+    assert Student(first_name="", last_name="Okafor").full_name == "Okafor"
+
+
+@pytest.mark.django_db
+def test_the_home_page_and_the_api_share_the_schools_local_day(settings, client) -> None:  # type: ignore[no-untyped-def]
+    # 00:15 on 2 June in London is 23:15 UTC on 1 June: the session belongs to 2 June.
+    settings.TIME_ZONE = "Europe/London"
+    teacher = make_user("tess")
+    course = make_course("BIO101", teachers=(teacher,), name="Biology")
+    session = make_session(course, make_room("B-204"), datetime(2026, 6, 1, 23, 15, tzinfo=UTC))
+    assert local_day(session.starts_at) == date(2026, 6, 2)
+    assert day_bounds(date(2026, 6, 2))[0] == datetime(2026, 6, 1, 23, 0, tzinfo=UTC)
+    assert start_of_day(date(2026, 6, 2)) == day_bounds(date(2026, 6, 2))[0]
+    client.force_login(teacher)
+    with time_machine.travel(datetime(2026, 6, 2, 8, 0, tzinfo=UTC), tick=False):
+        assert "BIO101" in client.get("/").content.decode()
+    with time_machine.travel(datetime(2026, 6, 1, 12, 0, tzinfo=UTC), tick=False):
+        assert "BIO101" not in client.get("/").content.decode()

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from attendance import services
+from attendance.engine.days import local_day
 from attendance.models import (
     AttendanceRecord,
     ClassSession,
@@ -211,8 +212,7 @@ class Command(BaseCommand):
     def _replay(self, rng: random.Random, world: dict, batch: int) -> tuple[int, float]:
         sessions = ClassSession.objects.filter(course__code__startswith="ENGINE-")
         first, last = sessions.earliest("starts_at"), sessions.latest("starts_at")
-        day = timezone.localtime(first.starts_at).date()
-        end = timezone.localtime(last.starts_at).date()
+        day, end = local_day(first.starts_at), local_day(last.starts_at)
         seq = iter(range(1, 10**9))
         total, spent, storing, cpu = 0, 0.0, 0.0, 0.0
         while day <= end:
