@@ -7,6 +7,7 @@ recomputation never silently overwrites them.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -202,6 +203,13 @@ class TimetableSlot(models.Model):
 class ClassSessionQuerySet(models.QuerySet["ClassSession"]):
     def running_at(self, moment) -> ClassSessionQuerySet:  # type: ignore[no-untyped-def]
         return self.filter(starts_at__lte=moment, ends_at__gt=moment, cancelled=False)
+
+    def watchable_at(self, moment: datetime, margin: timedelta) -> ClassSessionQuerySet:
+        """Sessions whose room their teachers may watch live at `moment`: from `margin`
+        before the start until `margin` after the end (attendance.api.access decides)."""
+        return self.filter(
+            starts_at__lte=moment + margin, ends_at__gt=moment - margin, cancelled=False
+        )
 
     def ended_unfinalised(self, moment) -> ClassSessionQuerySet:  # type: ignore[no-untyped-def]
         return self.filter(ends_at__lte=moment, finalised_at__isnull=True, cancelled=False)
