@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from attendance.engine.days import day_bounds, local_day
+from attendance.days import day_bounds, local_day
 from attendance.models import (
     ClassSession,
     Course,

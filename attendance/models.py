@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from attendance.rules import flag_kinds, names
+from attendance import flag_kinds, names
 
 ROOM_CODE = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "A short code such as B-204.")
 STUDENT_NUMBER = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "The school's own id.")
@@ -405,7 +405,7 @@ class AuditEntry(models.Model):
         return f"{self.record}: {self.old_status} → {self.new_status}"
 
 
-# Derived from the pure rules' one list (attendance.rules.flag_kinds), member names the
+# Derived from the one pure list (attendance.flag_kinds), member names the
 # kinds in capitals (FlagKind.IMPOSSIBLE_TRAVEL). The functional form is what lets the list
 # stay in one place; mypy cannot follow it, hence the ignore (FlagKind is Any to it).
 FlagKind = models.TextChoices(  # type: ignore[call-overload]

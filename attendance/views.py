@@ -22,7 +22,7 @@ from attendance.api.access import (
     may_watch_room,
     rooms_teacher_may_watch,
 )
-from attendance.engine.days import day_bounds, local_day
+from attendance.days import day_bounds, local_day
 from attendance.livepage import page_state
 from attendance.models import ClassSession, Room, Status, Student, Visit
 

@@ -18,7 +18,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.serializers import ModelSerializer, ValidationError
 from rest_framework.validators import UniqueTogetherValidator, UniqueValidator
 
-from attendance.engine.days import day_bounds
+from attendance.days import day_bounds
 
 # Natural keys may contain dots (room "B.204"), which DRF's default lookup regex refuses.
 NATURAL_KEY_REGEX = r"[^/]+"

@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Q
 
+from attendance.days import day_bounds, local_day
 from attendance.engine import flags as flag_store
-from attendance.engine.days import day_bounds, local_day
 from attendance.engine.loading import (
     CardInfo,
     Neighbourhood,
@@ -33,10 +33,10 @@ from attendance.engine.loading import (
 from attendance.engine.locks import lock_students
 from attendance.engine.saving import save_changed
 from attendance.engine.travel import travel_model
+from attendance.flag_kinds import IMPOSSIBLE_TRAVEL, REGISTERED_AFTER_TAP
 from attendance.models import Visit, VisitSource
 from attendance.rules.door import PIR_ORDER_WINDOW, Motion
 from attendance.rules.evidence import EventKey, Tap, TapVerdict, VisitSpan
-from attendance.rules.flag_kinds import IMPOSSIBLE_TRAVEL, REGISTERED_AFTER_TAP
 from attendance.rules.ownership import registered_after_tap_findings
 from attendance.rules.proxy import Place, impossible_travel_findings
 from attendance.rules.visits import DayFrame, accepted_taps, checkpoint, plan_day

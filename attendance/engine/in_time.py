@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from attendance.rules.names import reader_display_name
+from attendance.names import reader_display_name
 from devices.models import CardOwnership, ReaderPlacement
 
 

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 from django.db import connection
 from django.db.models import Q
 
-from attendance.engine.days import day_bounds, local_day, merged_ranges
+from attendance.days import day_bounds, local_day
+from attendance.engine.days import merged_ranges
 from attendance.engine.in_time import (
     Ownership,
     Placement,
@@ -23,9 +24,9 @@ from attendance.engine.in_time import (
 )
 from attendance.engine.reference import kept_memo
 from attendance.models import ClassSession, Room, Student
+from attendance.names import reader_display_name
 from attendance.rules.door import Motion
 from attendance.rules.evidence import Policy, SessionInfo
-from attendance.rules.names import reader_display_name
 from attendance.rules.proxy import Place
 from devices.models import Card, EventType, RawEvent, Reader, SenderKind
 

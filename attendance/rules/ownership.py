@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from attendance.flag_kinds import REGISTERED_AFTER_TAP
 from attendance.rules.evidence import Finding, Tap
-from attendance.rules.flag_kinds import REGISTERED_AFTER_TAP
 
 
 def registered_after_tap_findings(

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 
+from attendance.flag_kinds import IMPOSSIBLE_TRAVEL, MULTI_CARD
 from attendance.rules.door import Motion
 from attendance.rules.evidence import EventKey, Finding, Key, Tap
-from attendance.rules.flag_kinds import IMPOSSIBLE_TRAVEL, MULTI_CARD
 
 # Cards tapped on one reader this close together count as one group at the door.
 MULTI_CARD_WINDOW = timedelta(seconds=5)

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from attendance.flag_kinds import TAP_MISSING
 from attendance.rules.evidence import RecordOutcome, SessionInfo, VisitSpan
-from attendance.rules.flag_kinds import TAP_MISSING
 
 TAP_SOURCES = frozenset({"door", "manual"})
 

@@ -1,5 +1,5 @@
 """One definition per rule: door taps and BLE sightings judge travel with one model built
-from settings; the flag kinds people see come from the pure rules' one list; one helper
+from settings; the flag kinds people see come from one pure list; one helper
 each for a student's displayed name and for the school's local day."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import pytest
 import time_machine
 from django.test import override_settings
 
+from attendance import flag_kinds, names
 from attendance.api.common import start_of_day
-from attendance.engine.days import day_bounds, local_day
+from attendance.days import day_bounds, local_day
 from attendance.engine.travel import travel_model
 from attendance.models import FlagKind, ProxyFlag, Student
-from attendance.rules import flag_kinds, names
 from attendance.rules.evidence import EventKey, Tap
 from attendance.rules.proxy import Place, TravelModel, impossible_travel_findings
 from beacons import spoofing
@@ -84,7 +84,7 @@ def test_the_engine_builds_the_model_from_settings() -> None:
     )
 
 
-def test_flag_kinds_come_from_the_pure_rules() -> None:
+def test_flag_kinds_come_from_the_one_pure_list() -> None:
     assert ProxyFlag._meta.get_field("kind").choices == list(flag_kinds.LABELS.items())
     assert FlagKind.IMPOSSIBLE_TRAVEL == flag_kinds.IMPOSSIBLE_TRAVEL
     assert FlagKind(flag_kinds.CLONED_BEACON).label == flag_kinds.LABELS[flag_kinds.CLONED_BEACON]

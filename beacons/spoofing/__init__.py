@@ -10,7 +10,7 @@ Each detector answers one question and says why, so a teacher can judge the flag
 - cloned_beacon: a room's static iBeacon heard strongly, run after run, while that room's
   Eddystone-EID beacon (which cannot be cloned without its key) is never heard.
 BLE-only presence in a course that requires a tap (tap_missing) is judged with the record,
-in attendance.rules.records; the kinds themselves are listed in attendance.rules.flag_kinds.
+in attendance.rules.records; the kinds themselves are listed in attendance.flag_kinds.
 Flags are suspicions, never verdicts: nothing here changes presence or attendance.
 """
 

@@ -1,4 +1,4 @@
-"""The flag every detector returns; its kinds are attendance.rules.flag_kinds'."""
+"""The flag every detector returns; its kinds are attendance.flag_kinds'."""
 
 from __future__ import annotations
 

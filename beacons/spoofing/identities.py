@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from attendance.rules.flag_kinds import CLONED_BEACON, IMPOSSIBLE_TRAVEL
+from attendance.flag_kinds import CLONED_BEACON, IMPOSSIBLE_TRAVEL
 from beacons.presence import ScanWindow
 from beacons.spoofing.flags import Flag, iso
 

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from attendance.rules.flag_kinds import CLONED_RSSI, NO_JITTER, STALE_EID
+from attendance.flag_kinds import CLONED_RSSI, NO_JITTER, STALE_EID
 from beacons.eid import EidResolution
 from beacons.presence import ScanWindow
 from beacons.spoofing.flags import Flag, iso

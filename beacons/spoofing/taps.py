@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from attendance.rules.flag_kinds import CARD_PHONE_MISMATCH, IMPOSSIBLE_TRAVEL
+from attendance.flag_kinds import CARD_PHONE_MISMATCH, IMPOSSIBLE_TRAVEL
 from attendance.rules.proxy import Place, TravelModel
 from beacons.presence import PresenceInterval
 from beacons.spoofing.flags import Flag, iso

@@ -29,7 +29,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from attendance.api.common import COUNT_CACHE_MIN_ROWS, COUNT_CACHE_SECONDS
-from attendance.engine.days import local_day
+from attendance.days import local_day
 from attendance.models import (
     AttendanceRecord,
     AuditEntry,

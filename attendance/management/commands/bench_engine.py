@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from attendance import services
-from attendance.engine.days import local_day
+from attendance.days import local_day
 from attendance.models import (
     AttendanceRecord,
     ClassSession,

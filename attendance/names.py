@@ -2,7 +2,7 @@
 
 The one place for both, so the ack a reader beeps with, the live page and the admin never
 spell a name differently. Plain strings in, so the engine can use it on rows it loaded with
-values_list (no model instance).
+values_list (no model instance); pure, and below the models, which use it too.
 """
 
 from __future__ import annotations

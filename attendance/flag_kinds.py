@@ -2,7 +2,8 @@
 
 The door rules (attendance.rules.proxy), the BLE detectors (beacons.spoofing) and the
 ProxyFlag model's choices all take their kinds from here, so a new detector adds its kind
-once and the admin, the live page and the reports know its name.
+once and the admin, the live page and the reports know its name. Pure like the rules, and
+below both them and the models (which the layer contract keeps from importing the rules).
 """
 
 from __future__ import annotations
