@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
-from attendance.engine.days import local_day
+from attendance.days import local_day
 from attendance.engine.loading import SessionRow, session_rows
 from attendance.engine.saving import save_changed
 from attendance.flag_kinds import TAP_MISSING
