@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from attendance import services
-from attendance.days import local_day
+from attendance.days import day_bounds, local_day
 from attendance.models import (
     AttendanceRecord,
     ClassSession,
@@ -144,9 +144,9 @@ class Command(BaseCommand):
     def _events_of_day(
         self, rng: random.Random, day: date, readers: dict, seq: Iterator[int]
     ) -> list[RawEvent]:
-        lo = datetime.combine(day, clock.min, tzinfo=timezone.get_default_timezone())
+        lo, hi = day_bounds(day)
         sessions = ClassSession.objects.filter(
-            course__code__startswith="ENGINE-", starts_at__gte=lo, starts_at__lt=lo + timedelta(1)
+            course__code__startswith="ENGINE-", starts_at__gte=lo, starts_at__lt=hi
         ).values_list("id", "course_id", "room_id", "starts_at", "ends_at")
         enrolled: dict[int, list[tuple[int, str]]] = {}
         for course_id, student_id, uid in Enrolment.objects.filter(
