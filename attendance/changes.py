@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from attendance import services
-from attendance.engine.days import day_bounds, local_day
+from attendance.days import day_bounds, local_day
 from attendance.models import ClassSession, Course, Enrolment, Holiday
 from devices.models import Card, EventType, RawEvent, Reader, SenderKind
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import random
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
+from attendance.days import day_bounds, local_day
 from attendance.models import (
     ClassSession,
     Course,
@@ -152,8 +154,9 @@ def seed_demo(students: int = 60, seed: int = 7) -> DemoSummary:
         )
         _today_session(course, rooms[room_code], slot_hour_offset=n)
     regenerate_term(term)
+    today_start, today_end = day_bounds(local_day(timezone.now()))
     summary.sessions_today = ClassSession.objects.filter(
-        starts_at__date=datetime.now(tz=zoneinfo.ZoneInfo("UTC")).date()
+        starts_at__gte=today_start, starts_at__lt=today_end
     ).count()
     return summary
 
@@ -204,7 +207,7 @@ def _user(username: str, password: str, *, staff: bool, first: str, last: str): 
 
 
 def _term() -> Term:
-    today = date.today()  # noqa: DTZ011 - a calendar date in the school's own terms
+    today = local_day(timezone.now())
     term, _ = Term.objects.get_or_create(
         name=f"Demo term {today.year}",
         defaults={"starts_on": today - timedelta(days=28), "ends_on": today + timedelta(days=56)},

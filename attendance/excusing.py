@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from attendance import services
 from attendance.api.access import is_staff, may_correct, student_of, taught_courses
-from attendance.engine.days import day_bounds
+from attendance.days import day_bounds
 from attendance.excuse_documents import DocumentRefused, check_document
 from attendance.excuse_models import EXCUSE_REASON_MAX
 from attendance.models import (

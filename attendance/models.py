@@ -7,6 +7,7 @@ recomputation never silently overwrites them.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+
+from attendance import flag_kinds, names
 
 ROOM_CODE = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "A short code such as B-204.")
 STUDENT_NUMBER = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "The school's own id.")
@@ -65,13 +68,7 @@ class Student(models.Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
-
-    @property
-    def display_name(self) -> str:
-        """What a reader's little display shows: 'A. Okafor', at most 32 characters."""
-        initial = f"{self.first_name[:1]}. " if self.first_name else ""
-        return f"{initial}{self.last_name}"[:32]
+        return names.full_name(self.first_name, self.last_name)
 
 
 class Course(models.Model):
@@ -206,6 +203,13 @@ class TimetableSlot(models.Model):
 class ClassSessionQuerySet(models.QuerySet["ClassSession"]):
     def running_at(self, moment) -> ClassSessionQuerySet:  # type: ignore[no-untyped-def]
         return self.filter(starts_at__lte=moment, ends_at__gt=moment, cancelled=False)
+
+    def watchable_at(self, moment: datetime, margin: timedelta) -> ClassSessionQuerySet:
+        """Sessions whose room their teachers may watch live at `moment`: from `margin`
+        before the start until `margin` after the end (attendance.api.access decides)."""
+        return self.filter(
+            starts_at__lte=moment + margin, ends_at__gt=moment - margin, cancelled=False
+        )
 
     def ended_unfinalised(self, moment) -> ClassSessionQuerySet:  # type: ignore[no-untyped-def]
         return self.filter(ends_at__lte=moment, finalised_at__isnull=True, cancelled=False)
@@ -401,16 +405,12 @@ class AuditEntry(models.Model):
         return f"{self.record}: {self.old_status} → {self.new_status}"
 
 
-class FlagKind(models.TextChoices):
-    MULTI_CARD_ONE_MOTION = "multi_card_one_motion", "Several cards, one person at the door"
-    IMPOSSIBLE_TRAVEL = "impossible_travel", "Two rooms too far apart in time"
-    TAP_MISSING = "tap_missing", "Presence without the required tap"
-    CARD_PHONE_MISMATCH = "card_phone_mismatch", "Card in one room, phone in another"
-    STALE_EID = "stale_eid", "Stale or replayed Eddystone-EID"
-    CLONED_RSSI = "cloned_rssi", "Identical signal readings from different phones"
-    NO_JITTER = "no_jitter", "Report intervals without any jitter"
-    CLONED_BEACON = "cloned_beacon", "A room's static beacon heard without its rotating one"
-    REGISTERED_AFTER_TAP = "registered_after_tap", "Card registered after it was tapped"
+# Derived from the one pure list (attendance.flag_kinds), member names the
+# kinds in capitals (FlagKind.IMPOSSIBLE_TRAVEL). The functional form is what lets the list
+# stay in one place; mypy cannot follow it, hence the ignore (FlagKind is Any to it).
+FlagKind = models.TextChoices(  # type: ignore[call-overload]
+    "FlagKind", [(kind.upper(), (kind, label)) for kind, label in flag_kinds.LABELS.items()]
+)
 
 
 class ProxyFlag(models.Model):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,21 +15,22 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from attendance import rollcall, services
-from attendance.api.access import is_staff, may_correct, may_watch_room
+from attendance.api.access import (
+    is_staff,
+    live_access_margin,
+    may_correct,
+    may_watch_room,
+    rooms_teacher_may_watch,
+)
+from attendance.days import day_bounds, local_day
 from attendance.livepage import page_state
 from attendance.models import ClassSession, Room, Status, Student, Visit
-
-
-def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
-    local = timezone.localtime(now)
-    start = datetime.combine(local.date(), time.min, tzinfo=local.tzinfo)
-    return start, start + timedelta(days=1)
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    start, end = _today_bounds(now)
+    start, end = day_bounds(local_day(now))
     sessions = ClassSession.objects.filter(starts_at__gte=start, starts_at__lt=end, cancelled=False)
     if not is_staff(request.user):
         sessions = sessions.filter(course__teachers=request.user.pk)
@@ -41,30 +41,37 @@ def home(request: HttpRequest) -> HttpResponse:
         .values_list("room_id")
         .annotate(n=Count("student_id", distinct=True))
     )
+    staff = is_staff(request.user)
+    watchable = set() if staff else rooms_teacher_may_watch(request.user, now)
     rows = [
         {
             "session": s,
             "count": counts.get(s.room_id, 0),
             "running": s.starts_at <= now < s.ends_at,
             "ended": s.ends_at <= now,
+            "watchable": staff or s.room_id in watchable,
+            "watch_opens_at": s.starts_at - live_access_margin(),
         }
         for s in sessions
     ]
-    rooms = Room.objects.order_by("code") if is_staff(request.user) else None
+    rooms = Room.objects.order_by("code") if staff else None
     return render(request, "attendance/home.html", {"rows": rows, "rooms": rooms, "now": now})
 
 
 @login_required
 def room_page(request: HttpRequest, code: str) -> HttpResponse:
     room = get_object_or_404(Room, code=code)
-    if not may_watch_room(request.user, room):
-        raise PermissionDenied("Only staff and the teachers of this room's courses may watch it.")
+    now = timezone.now()
+    if not may_watch_room(request.user, room, now):
+        raise PermissionDenied(
+            "Only staff, and a teacher around one of their own sessions in this room, may watch it."
+        )
     return render(
         request,
         "attendance/room.html",
         {
             "room": room,
-            "state": page_state(room),
+            "state": page_state(room, now),
             "statuses": Status.choices,
             "roll_call_statuses": [(s.value, s.label) for s in rollcall.ROLL_CALL_STATUSES],
             "time_zone": settings.TIME_ZONE,  # the page shows wall-clock times in this zone

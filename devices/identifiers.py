@@ -8,7 +8,6 @@ from django.core.validators import RegexValidator
 
 # Device and phone ids double as MQTT usernames and client ids.
 SENDER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
-EVENT_ID_MAX = 64
 # 4, 7 or 10 bytes of hex, once separators are gone.
 _UID_HEX_LENGTHS = {8, 14, 20}
 _UID_SEPARATORS = re.compile(r"[:\- ]")
@@ -29,12 +28,3 @@ def normalise_uid(raw: str) -> str:
     if len(uid) not in _UID_HEX_LENGTHS or not _HEX.match(uid):
         raise InvalidUid(f"uid must be 4, 7 or 10 bytes of hex, got {raw!r}")
     return uid
-
-
-def is_valid_event_id(value: object) -> bool:
-    """1 to 64 printable ASCII characters (no control characters)."""
-    return (
-        isinstance(value, str)
-        and 1 <= len(value) <= EVENT_ID_MAX
-        and all(" " <= ch <= "~" for ch in value)
-    )

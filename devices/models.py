@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
+from attendance.days import day_bounds, local_day
 from attendance.models import Room, Student
 from devices.credentials import mosquitto_hash, new_password
 from devices.identifiers import InvalidUid, normalise_uid, sender_id_validator
@@ -197,9 +198,7 @@ class CardOwnership(models.Model):
     ) -> None:
         """The card is now its `student`'s: close the open ownership, open the new one."""
         if first:
-            since = since or timezone.localtime(now).replace(
-                hour=0, minute=0, second=0, microsecond=0
-            )
+            since = since or day_bounds(local_day(now))[0]
         else:
             since = now
             cls.objects.filter(card=card, until__isnull=True).update(until=now)

@@ -141,6 +141,15 @@ ENROL_BY_TAP_SECONDS = read_int(env, "ENROL_BY_TAP_SECONDS", 60, minimum=5)
 MQTT_ADMIN_URL = checked_mqtt_url(env, "MQTT_ADMIN_URL", login=True)
 MQTT_DYNSEC_RECONCILE_SECONDS = read_int(env, "MQTT_DYNSEC_RECONCILE_SECONDS", 300, minimum=10)
 
+# Impossible travel: the least believable walk between two rooms, for door taps and BLE
+# alike (attendance.rules.proxy.TravelModel, whose defaults these are).
+TRAVEL_SAME_FLOOR_S = read_int(env, "TRAVEL_SAME_FLOOR_S", 20, minimum=0)
+TRAVEL_PER_FLOOR_S = read_int(env, "TRAVEL_PER_FLOOR_S", 15, minimum=0)
+TRAVEL_OTHER_BUILDING_S = read_int(env, "TRAVEL_OTHER_BUILDING_S", 120, minimum=0)
+# A teacher may watch a room live from this many minutes before one of their sessions
+# there starts until this many after it ends (staff always).
+LIVE_ACCESS_MARGIN_MINUTES = read_int(env, "LIVE_ACCESS_MARGIN_MINUTES", 15, minimum=0)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -4,13 +4,18 @@ Staff (``is_staff``) may do everything. A teacher is a user who teaches at least
 course: they see that course's sessions, records and rooms and may correct its records.
 A student is a user linked to a Student row: they see only their own records and
 summary, and may register a phone. Everyone else sees nothing.
+
+Watching a room live (the live page, its WebSocket, the realtime API) is narrower for a
+teacher: only around one of their own sessions there (`may_watch_room`).
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Max, Q, QuerySet
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
@@ -64,11 +69,42 @@ def may_correct(user: Any, session: ClassSession) -> bool:
     return taught_courses(user).filter(pk=session.course_id).exists()
 
 
-def may_watch_room(user: Any, room: Room) -> bool:
-    """Staff, and the teachers of a course held in the room (as for the live WebSocket)."""
+def live_access_margin() -> timedelta:
+    """How long before a session starts and after it ends its teachers may watch the room."""
+    return timedelta(minutes=settings.LIVE_ACCESS_MARGIN_MINUTES)
+
+
+def _sessions_letting_watch(user: Any, now: datetime) -> QuerySet[ClassSession]:
+    return ClassSession.objects.watchable_at(now, live_access_margin()).filter(
+        course__teachers=user
+    )
+
+
+def may_watch_room(user: Any, room: Room, now: datetime) -> bool:
+    """Staff always; a teacher while one of their own sessions in the room is running, or
+    within LIVE_ACCESS_MARGIN_MINUTES of its start or end. The one rule for the live page,
+    its WebSocket and the realtime API; a course taught there last week lets no one in."""
     if is_staff(user):
         return True
-    return ClassSession.objects.filter(room=room, course__teachers=user).exists()
+    if not (user and user.is_authenticated):
+        return False
+    return _sessions_letting_watch(user, now).filter(room=room).exists()
+
+
+def rooms_teacher_may_watch(user: Any, now: datetime) -> set[int]:
+    """The ids of the rooms `may_watch_room` lets this (non-staff) user watch now."""
+    if not (user and user.is_authenticated):
+        return set()
+    return set(_sessions_letting_watch(user, now).values_list("room_id", flat=True))
+
+
+def teacher_watch_ends_at(user: Any, room: Room, now: datetime) -> datetime | None:
+    """When a teacher's watch of the room, allowed now, runs out: the latest end among the
+    sessions that let them in, plus the margin (a following session may extend it, so ask
+    again then). None when not allowed now; not for staff, whose watch never runs out."""
+    sessions = _sessions_letting_watch(user, now).filter(room=room)
+    last_end = sessions.aggregate(end=Max("ends_at"))["end"]
+    return None if last_end is None else last_end + live_access_margin()
 
 
 def teacher_sees_student(user: Any, student: Student) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 import django_filters
@@ -11,13 +11,14 @@ from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.utils import timezone
 from django.utils.functional import cached_property
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.serializers import ModelSerializer, ValidationError
 from rest_framework.validators import UniqueTogetherValidator, UniqueValidator
+
+from attendance.days import day_bounds
 
 # Natural keys may contain dots (room "B.204"), which DRF's default lookup regex refuses.
 NATURAL_KEY_REGEX = r"[^/]+"
@@ -142,12 +143,12 @@ class NaturalKeySerializer(ModelSerializer):
 
 
 def start_of_day(day: date) -> datetime:
-    """Midnight at the start of `day` in the school's time zone, as an aware datetime."""
-    return timezone.make_aware(datetime.combine(day, time.min))
+    """Midnight at the start of `day` in the school's time zone (the engine's day_bounds)."""
+    return day_bounds(day)[0]
 
 
 def start_of_next_day(day: date) -> datetime:
-    return start_of_day(day + timedelta(days=1))
+    return day_bounds(day)[1]
 
 
 class DateRangeFilterSet(django_filters.FilterSet):

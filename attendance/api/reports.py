@@ -173,10 +173,15 @@ def room_snapshot(room: Room, now: datetime) -> dict[str, Any]:
 
 @extend_schema(tags=["attendance"], responses={200: RealtimeSerializer})
 class RealtimeView(ApiDefaults, APIView):
-    """Who is in the room now: staff, and the teachers of courses held there."""
+    """Who is in the room now: staff always; a teacher while one of their own sessions
+    there is running, or within LIVE_ACCESS_MARGIN_MINUTES of its start or end."""
 
     def get(self, request: Request, room: str) -> Response:
         target = get_object_or_404(Room, code=room)
-        if not may_watch_room(request.user, target):
-            raise PermissionDenied("Only staff and the room's teachers may watch this room.")
-        return Response(RealtimeSerializer(room_snapshot(target, timezone.now())).data)
+        now = timezone.now()
+        if not may_watch_room(request.user, target, now):
+            raise PermissionDenied(
+                "Only staff, and a teacher around one of their own sessions in this room, "
+                "may watch it."
+            )
+        return Response(RealtimeSerializer(room_snapshot(target, now)).data)

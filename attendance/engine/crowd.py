@@ -30,8 +30,8 @@ from typing import TypeVar
 
 from django.db import connection
 
+from attendance.days import local_day
 from attendance.engine import flags as flag_store
-from attendance.engine.days import local_day
 from attendance.engine.loading import (
     StoredTap,
     cards_by_uid,
@@ -43,11 +43,11 @@ from attendance.engine.loading import (
     taps_between,
     windows_around,
 )
+from attendance.flag_kinds import MULTI_CARD
 from attendance.models import EngineCursor, RejudgeRequest
 from attendance.rules.door import Motion
 from attendance.rules.evidence import EventKey
 from attendance.rules.proxy import (
-    MULTI_CARD,
     MULTI_CARD_WINDOW,
     Place,
     ReaderTap,

@@ -1,22 +1,14 @@
-"""The school's local day: visits never cross it, so each day can be replayed on its own."""
+"""Time ranges for the engine's queries. The school's local day itself is attendance.days."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
-from django.utils import timezone
+# The old home of the local-day helper; code written against it keeps working (new code:
+# import attendance.days).
+from attendance.days import day_bounds, local_day
 
-
-def local_day(moment: datetime) -> date:
-    return timezone.localtime(moment, timezone.get_default_timezone()).date()
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """[local midnight, next local midnight) as UTC datetimes (DST-safe)."""
-    zone = timezone.get_default_timezone()
-    start = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
-    return start, end
+__all__ = ["day_bounds", "local_day", "merged_ranges"]
 
 
 def merged_ranges(

@@ -13,11 +13,10 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Q
 
+from attendance.days import day_bounds, local_day
 from attendance.engine import flags as flag_store
-from attendance.engine.days import day_bounds, local_day
 from attendance.engine.loading import (
     CardInfo,
     Neighbourhood,
@@ -33,16 +32,13 @@ from attendance.engine.loading import (
 )
 from attendance.engine.locks import lock_students
 from attendance.engine.saving import save_changed
+from attendance.engine.travel import travel_model
+from attendance.flag_kinds import IMPOSSIBLE_TRAVEL, REGISTERED_AFTER_TAP
 from attendance.models import Visit, VisitSource
 from attendance.rules.door import PIR_ORDER_WINDOW, Motion
 from attendance.rules.evidence import EventKey, Tap, TapVerdict, VisitSpan
-from attendance.rules.ownership import REGISTERED_AFTER_TAP, registered_after_tap_findings
-from attendance.rules.proxy import (
-    IMPOSSIBLE_TRAVEL,
-    Place,
-    TravelModel,
-    impossible_travel_findings,
-)
+from attendance.rules.ownership import registered_after_tap_findings
+from attendance.rules.proxy import Place, impossible_travel_findings
 from attendance.rules.visits import DayFrame, accepted_taps, checkpoint, plan_day
 
 StudentDay = tuple[int, date]
@@ -65,18 +61,6 @@ class DoorOutcome:
     record_pairs: set[Pair] = field(default_factory=set)
     moves: list[Move] = field(default_factory=list)
     late_students: set[int] = field(default_factory=set)
-
-
-def travel_model() -> TravelModel:
-    """Walking times from settings (ATTENDANCE_TRAVEL_*), else the rule's defaults."""
-    base = TravelModel()
-    return TravelModel(
-        same_floor_s=getattr(settings, "ATTENDANCE_TRAVEL_SAME_FLOOR_S", base.same_floor_s),
-        per_floor_s=getattr(settings, "ATTENDANCE_TRAVEL_PER_FLOOR_S", base.per_floor_s),
-        other_building_s=getattr(
-            settings, "ATTENDANCE_TRAVEL_OTHER_BUILDING_S", base.other_building_s
-        ),
-    )
 
 
 def replay_student_days(

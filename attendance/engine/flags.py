@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Q
 
-from attendance.engine.days import day_bounds
+from attendance.days import day_bounds
 from attendance.engine.loading import SessionRow
 from attendance.models import ProxyFlag
 from attendance.rules.evidence import Finding

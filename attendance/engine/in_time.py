@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from attendance.names import reader_display_name
 from devices.models import CardOwnership, ReaderPlacement
 
 
@@ -40,7 +41,7 @@ def ownerships_of_cards(card_ids: Iterable[int]) -> dict[int, list[Ownership]]:
     )
     found: dict[int, list[Ownership]] = defaultdict(list)
     for card_id, student_id, since, until, first, last in rows:
-        found[card_id].append(Ownership(student_id, since, until, display_name(first, last)))
+        found[card_id].append(Ownership(student_id, since, until, reader_display_name(first, last)))
     return found
 
 
@@ -62,9 +63,3 @@ def placements_of_readers(reader_ids: Iterable[int]) -> dict[int, list[Placement
     for placements in found.values():
         placements.sort(key=lambda p: p.since)
     return found
-
-
-def display_name(first: str, last: str) -> str:
-    """How a reader's display shows a student: "A. Okafor" (at most 32 characters)."""
-    initial = f"{first[:1]}. " if first else ""
-    return f"{initial}{last}"[:32]

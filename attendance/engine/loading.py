@@ -13,17 +13,18 @@ from typing import Any, TypeVar
 from django.db import connection
 from django.db.models import Q
 
-from attendance.engine.days import day_bounds, local_day, merged_ranges
+from attendance.days import day_bounds, local_day
+from attendance.engine.days import merged_ranges
 from attendance.engine.in_time import (
     Ownership,
     Placement,
     cards_ever_owned_by,
-    display_name,
     ownerships_of_cards,
     placements_of_readers,
 )
 from attendance.engine.reference import kept_memo
 from attendance.models import ClassSession, Room, Student
+from attendance.names import reader_display_name
 from attendance.rules.door import Motion
 from attendance.rules.evidence import Policy, SessionInfo
 from attendance.rules.proxy import Place
@@ -162,7 +163,7 @@ def _cards(query: Q) -> dict[str, CardInfo]:
         same_day = since is not None and since < issued and local_day(since) == local_day(issued)
         registered = issued if same_day else None
         cards[uid] = CardInfo(
-            uid, student_id, active, revoked_at, display_name(first, last), registered, held
+            uid, student_id, active, revoked_at, reader_display_name(first, last), registered, held
         )
         numbers[student_id] = number
     memo = _batch_memo.get()

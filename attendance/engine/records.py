@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
-from attendance.engine.days import local_day
+from attendance.days import local_day
 from attendance.engine.loading import SessionRow, session_rows
 from attendance.engine.saving import save_changed
+from attendance.flag_kinds import TAP_MISSING
 from attendance.models import (
     AttendanceRecord,
     Enrolment,
@@ -26,7 +27,6 @@ from attendance.models import (
     Visit,
 )
 from attendance.rules.evidence import SessionInfo, VisitSpan
-from attendance.rules.proxy import TAP_MISSING
 from attendance.rules.records import compute_record
 
 Pair = tuple[int, int]

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from django.db import transaction
 
-from attendance.engine.days import day_bounds, local_day
+from attendance.days import day_bounds, local_day
 from attendance.engine.doors import Move, replay_student_days
 from attendance.engine.loading import sessions_in_rooms_on_days
 from attendance.engine.locks import lock_students

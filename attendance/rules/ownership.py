@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from attendance.flag_kinds import REGISTERED_AFTER_TAP
 from attendance.rules.evidence import Finding, Tap
-
-REGISTERED_AFTER_TAP = "registered_after_tap"
 
 
 def registered_after_tap_findings(

@@ -12,12 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 
+from attendance.flag_kinds import IMPOSSIBLE_TRAVEL, MULTI_CARD
 from attendance.rules.door import Motion
 from attendance.rules.evidence import EventKey, Finding, Key, Tap
-
-MULTI_CARD = "multi_card_one_motion"
-IMPOSSIBLE_TRAVEL = "impossible_travel"
-TAP_MISSING = "tap_missing"
 
 # Cards tapped on one reader this close together count as one group at the door.
 MULTI_CARD_WINDOW = timedelta(seconds=5)
@@ -112,11 +109,12 @@ class Place:
 
 @dataclass(frozen=True)
 class TravelModel:
-    """Minimum believable walking time between two rooms.
+    """Minimum believable walking time between two rooms: the one model, for door taps and
+    for BLE sightings alike (the engine builds it from the TRAVEL_* settings).
 
     Same floor: `same_floor_s`; each floor up or down adds `per_floor_s`; another building
-    takes `other_building_s` (plus the floors). Deliberately generous: a flag should mean
-    something physically impossible, not a brisk walk.
+    adds `other_building_s`. Deliberately generous: a flag should mean something physically
+    impossible, not a brisk walk.
     """
 
     same_floor_s: int = 20
@@ -130,13 +128,10 @@ class TravelModel:
         return timedelta(seconds=seconds)
 
 
-DEFAULT_TRAVEL = TravelModel()
-
-
 def impossible_travel_findings(
     accepted_taps: Iterable[Tap],
     places: Mapping[Key, Place],
-    model: TravelModel = DEFAULT_TRAVEL,
+    model: TravelModel,
 ) -> list[Finding]:
     """Consecutive accepted taps of one student in two rooms closer in time than walkable."""
     ordered = sorted(accepted_taps, key=lambda t: t.key)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from attendance.flag_kinds import TAP_MISSING
 from attendance.rules.evidence import RecordOutcome, SessionInfo, VisitSpan
 
 TAP_SOURCES = frozenset({"door", "manual"})
@@ -76,5 +77,5 @@ def compute_record(
     if policy.tap_required and not _clipped(
         (v for v in here if v.source in TAP_SOURCES), session.starts_at, session.ends_at, now
     ):
-        flags = ("tap_missing",)
+        flags = (TAP_MISSING,)
     return RecordOutcome(status, seen[0][0], seen[-1][1], minutes, flags)

@@ -15,10 +15,10 @@ from datetime import date, datetime
 
 from django.utils import timezone
 
+from attendance.days import local_day
 from attendance.engine.ble.apply import apply_ble
 from attendance.engine.ble.segments import moments_of_taps, phone_moments, students_of_phones
 from attendance.engine.crowd import ask_to_rejudge
-from attendance.engine.days import local_day
 from attendance.engine.doors import replay_student_days
 from attendance.engine.enrol_by_tap import enrol_unknown_cards
 from attendance.engine.in_time import Ownership

@@ -20,6 +20,7 @@ from attendance.rules.evidence import EventKey, Policy, SessionInfo, Tap, VisitS
 from attendance.rules.proxy import (
     Place,
     ReaderTap,
+    TravelModel,
     impossible_travel_findings,
     multi_card_findings,
 )
@@ -131,7 +132,7 @@ def run_pure(scenario: Scenario, now: datetime | None = None) -> Result:
         for key, verdict in plan.verdicts.items():
             answers[key.event_id] = f"{verdict.result} {verdict.dir or ''}".strip()
         accepted = [t for t in mine if plan.verdicts[t.key].result == "accepted"]
-        findings += impossible_travel_findings(accepted, ROOMS)
+        findings += impossible_travel_findings(accepted, ROOMS, TravelModel())
     for sender, (room, _) in READERS.items():
         here = [ReaderTap(t.key, t.uid, t.student) for t in taps if t.sender == sender]
         findings += multi_card_findings(sender, room, here, motions[sender], [t.key for t in here])

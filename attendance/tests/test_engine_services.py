@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from attendance import services
-from attendance.engine.days import local_day
+from attendance.days import local_day
 from attendance.models import (
     AttendanceRecord,
     ClassSession,

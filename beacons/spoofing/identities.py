@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from attendance.flag_kinds import CLONED_BEACON, IMPOSSIBLE_TRAVEL
 from beacons.presence import ScanWindow
-from beacons.spoofing.flags import CLONED_BEACON, IMPOSSIBLE_TRAVEL, Flag, iso
+from beacons.spoofing.flags import Flag, iso
 
 # -- cloned static beacons ----------------------------------------------------------------
 

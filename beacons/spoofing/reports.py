@@ -8,9 +8,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
+from attendance.flag_kinds import CLONED_RSSI, NO_JITTER, STALE_EID
 from beacons.eid import EidResolution
 from beacons.presence import ScanWindow
-from beacons.spoofing.flags import CLONED_RSSI, NO_JITTER, STALE_EID, Flag, iso
+from beacons.spoofing.flags import Flag, iso
 
 # -- stale or replayed EIDs ---------------------------------------------------------------
 

@@ -8,14 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from attendance.flag_kinds import CARD_PHONE_MISMATCH, IMPOSSIBLE_TRAVEL
+from attendance.rules.proxy import Place, TravelModel
 from beacons.presence import PresenceInterval
-from beacons.spoofing.flags import (
-    CARD_PHONE_MISMATCH,
-    IMPOSSIBLE_TRAVEL,
-    TAP_MISSING,
-    Flag,
-    iso,
-)
+from beacons.spoofing.flags import Flag, iso
 
 # -- taps versus BLE ----------------------------------------------------------------------
 
@@ -24,61 +20,6 @@ from beacons.spoofing.flags import (
 class Tap:
     room: str
     at: datetime
-
-
-@dataclass(frozen=True)
-class SessionSlot:
-    session_id: int
-    room: str
-    starts_at: datetime
-    ends_at: datetime
-    tap_required: bool
-    early: timedelta = timedelta(minutes=15)
-
-
-def _overlap(a0: datetime, a1: datetime, b0: datetime, b1: datetime) -> timedelta:
-    return max(timedelta(0), min(a1, b1) - max(a0, b0))
-
-
-def tap_missing_flags(
-    student: str,
-    sessions: Iterable[SessionSlot],
-    presence: Sequence[PresenceInterval],
-    taps: Sequence[Tap],
-    *,
-    min_presence: timedelta = timedelta(minutes=5),
-) -> list[Flag]:
-    """BLE says the student was in a tap-required session's room, but no card was tapped
-    at that room's door from the early window before the start to the end."""
-    flags = []
-    for s in sessions:
-        if not s.tap_required:
-            continue
-        window_from = s.starts_at - s.early
-        inside = sum(
-            (
-                _overlap(p.start, p.end, window_from, s.ends_at)
-                for p in presence
-                if p.room == s.room
-            ),
-            timedelta(0),
-        )
-        if inside < min_presence:
-            continue
-        if any(t.room == s.room and window_from <= t.at <= s.ends_at for t in taps):
-            continue
-        flags.append(
-            Flag(
-                TAP_MISSING,
-                s.starts_at,
-                student,
-                f"in {s.room} for {inside.total_seconds() / 60:.0f} min by BLE only; "
-                "this course requires a card tap",
-                {"session": s.session_id, "ble_minutes": round(inside.total_seconds() / 60, 1)},
-                s.room,
-            )
-        )
-    return flags
 
 
 def card_phone_mismatch_flags(
@@ -121,30 +62,6 @@ def card_phone_mismatch_flags(
 
 
 @dataclass(frozen=True)
-class RoomPlace:
-    code: str
-    building: str = ""
-    floor: int = 0
-
-
-@dataclass(frozen=True)
-class TravelTimes:
-    """The least time to get from one room to another: a few seconds along a corridor, more
-    per floor, minutes to another building. Conservative: a flag must be beyond doubt."""
-
-    same_floor: timedelta = timedelta(seconds=5)
-    per_floor: timedelta = timedelta(seconds=20)
-    other_building: timedelta = timedelta(minutes=2)
-
-    def between(self, a: RoomPlace, b: RoomPlace) -> timedelta:
-        if a.code == b.code:
-            return timedelta(0)
-        if a.building != b.building:
-            return self.other_building
-        return self.same_floor + abs(a.floor - b.floor) * self.per_floor
-
-
-@dataclass(frozen=True)
 class Sighted:
     """A student placed in a room at a moment, give or take `uncertainty`."""
 
@@ -170,18 +87,17 @@ def sightings_from(
 def impossible_travel_flags(
     student: str,
     sightings: Sequence[Sighted],
-    places: Mapping[str, RoomPlace],
-    travel: TravelTimes | None = None,
+    places: Mapping[str, Place],
+    travel: TravelModel,
 ) -> list[Flag]:
-    travel = travel or TravelTimes()
+    """Consecutive sightings in two rooms closer in time than `travel` allows, each end's
+    uncertainty given to the student. The same walking model as the door taps' findings."""
     flags = []
     ordered = sorted(sightings, key=lambda s: s.at)
     for a, b in itertools.pairwise(ordered):
         if a.room == b.room:
             continue
-        place_a = places.get(a.room, RoomPlace(a.room))
-        place_b = places.get(b.room, RoomPlace(b.room))
-        needed = travel.between(place_a, place_b)
+        needed = travel.minimum(places.get(a.room, Place()), places.get(b.room, Place()))
         took = b.at - a.at
         if took + a.uncertainty + b.uncertainty < needed:
             flags.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+from attendance.rules.proxy import Place, TravelModel
 from beacons.eid import EidBeacon, EidResolver, compute_eid
 from beacons.presence import (
     BeaconPlace,
@@ -16,8 +17,6 @@ from beacons.presence import (
 from beacons.simulation import simulate
 from beacons.spoofing import (
     BeaconIdentity,
-    RoomPlace,
-    SessionSlot,
     Tap,
     beacon_conflict_flags,
     card_phone_mismatch_flags,
@@ -26,7 +25,6 @@ from beacons.spoofing import (
     no_jitter_flags,
     sightings_from,
     stale_eid_flags,
-    tap_missing_flags,
     uncorroborated_ibeacon_flags,
 )
 
@@ -114,22 +112,6 @@ def test_too_few_reports_say_nothing() -> None:
 # -- taps versus BLE ----------------------------------------------------------------------
 
 
-def session(tap_required: bool = True) -> SessionSlot:
-    return SessionSlot(11, "B", at(0), at(3600), tap_required)
-
-
-def test_ble_only_presence_in_a_tap_required_course_is_flagged() -> None:
-    [flag] = tap_missing_flags("S1", [session()], [stay("B", 2, 58)], taps=[])
-    assert (flag.kind, flag.room, flag.evidence["session"]) == ("tap_missing", "B", 11)
-
-
-def test_a_tap_or_a_relaxed_course_or_a_short_stay_is_not_flagged() -> None:
-    assert tap_missing_flags("S1", [session()], [stay("B", 2, 58)], [Tap("B", at(-300))]) == []
-    assert tap_missing_flags("S1", [session(False)], [stay("B", 2, 58)], []) == []
-    assert tap_missing_flags("S1", [session()], [stay("B", 2, 4)], []) == []
-    assert tap_missing_flags("S1", [session()], [stay("A", 2, 58)], []) == []
-
-
 def test_card_tapped_in_one_room_while_the_phone_sits_in_another() -> None:
     [flag] = card_phone_mismatch_flags("S1", [Tap("C", at(600))], [stay("A", 0, 30)])
     assert flag.kind == "card_phone_mismatch"
@@ -142,34 +124,42 @@ def test_walking_from_one_room_to_tap_into_the_next_is_fine() -> None:
     assert card_phone_mismatch_flags("S1", [Tap("B", at(600))], presence) == []
 
 
+# The default walking times (20 s on a floor, 15 s a floor, 120 s to another building).
+WALK = TravelModel()
+
+
 def test_impossible_travel_between_buildings_is_flagged() -> None:
-    places = {"A": RoomPlace("A", "north"), "X": RoomPlace("X", "south")}
+    places = {"A": Place("north"), "X": Place("south")}
     points = sightings_from([Tap("A", at(0)), Tap("X", at(40))], [])
-    [flag] = impossible_travel_flags("S1", points, places)
+    [flag] = impossible_travel_flags("S1", points, places, WALK)
     assert flag.kind == "impossible_travel"
     assert (flag.evidence["from"], flag.evidence["to"]) == ("A", "X")
     slow = sightings_from([Tap("A", at(0)), Tap("X", at(300))], [])
-    assert impossible_travel_flags("S1", slow, places) == []
+    assert impossible_travel_flags("S1", slow, places, WALK) == []
 
 
 def test_ble_edges_get_their_uncertainty() -> None:
-    places = {"A": RoomPlace("A", "north"), "X": RoomPlace("X", "south")}
-    # BLE stay in A ends 70 s before X's tap: 70 + 30 s of BLE uncertainty < 120 s needed.
-    points = sightings_from([Tap("X", at(670))], [stay("A", 0, 10)])
-    assert [f.kind for f in impossible_travel_flags("S1", points, places)] == ["impossible_travel"]
-    points = sightings_from([Tap("X", at(700))], [stay("A", 0, 10)])
-    assert impossible_travel_flags("S1", points, places) == []
+    places = {"A": Place("north"), "X": Place("south")}
+    # Another building takes 20 + 120 s (the one travel model, as for door taps). The BLE
+    # stay in A ends 105 s before X's tap: 105 + 30 s of BLE uncertainty < 140 s needed.
+    points = sightings_from([Tap("X", at(705))], [stay("A", 0, 10)])
+    flags = impossible_travel_flags("S1", points, places, WALK)
+    assert [f.kind for f in flags] == ["impossible_travel"]
+    points = sightings_from([Tap("X", at(710))], [stay("A", 0, 10)])
+    assert impossible_travel_flags("S1", points, places, WALK) == []
 
 
 def test_adjacent_rooms_on_one_floor_are_not_impossible() -> None:
     points = sightings_from([], [stay("A", 0, 10), stay("B", 10.01, 20)])
-    assert impossible_travel_flags("S1", points, {}) == []
+    assert impossible_travel_flags("S1", points, {}, WALK) == []
 
 
 def test_floors_add_travel_time() -> None:
-    places = {"A": RoomPlace("A", "main", 0), "D": RoomPlace("D", "main", 3)}
+    # 20 s along the floor and 15 s for each of three floors.
+    places = {"A": Place("main", 0), "D": Place("main", 3)}
     points = sightings_from([Tap("A", at(0)), Tap("D", at(30))], [])
-    assert [f.evidence["needed_s"] for f in impossible_travel_flags("S1", points, places)] == [65.0]
+    flags = impossible_travel_flags("S1", points, places, WALK)
+    assert [f.evidence["needed_s"] for f in flags] == [65.0]
 
 
 # -- cloned static iBeacon replayed elsewhere -----------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from devices.identifiers import InvalidUid, is_valid_event_id, normalise_uid
+from devices.identifiers import InvalidUid, normalise_uid
 from devices.models import Card, RawEvent
 from tests.factories import make_card, make_student
 
@@ -30,21 +30,6 @@ def test_uids_normalise_to_upper_hex_without_separators(raw: str, normal: str) -
 def test_uids_of_the_wrong_length_or_not_hex_are_refused(raw: str) -> None:
     with pytest.raises(InvalidUid):
         normalise_uid(raw)
-
-
-@pytest.mark.parametrize(
-    ("value", "ok"),
-    [
-        ("17-1042", True),
-        ("x" * 64, True),
-        ("", False),
-        ("x" * 65, False),
-        ("a\nb", False),
-        (17, False),
-    ],
-)
-def test_event_id_form(value: object, ok: bool) -> None:
-    assert is_valid_event_id(value) is ok
 
 
 @pytest.mark.django_db

@@ -9,10 +9,11 @@ from datetime import datetime
 
 from attendance.engine.saving import save_changed
 from attendance.models import Room
+from attendance.rules.proxy import Place
 from beacons.models import Beacon
 from beacons.presence import BeaconPlace
 from beacons.sightings import BeaconDirectory
-from beacons.spoofing import BeaconIdentity, RoomPlace
+from beacons.spoofing import BeaconIdentity
 
 
 @dataclass
@@ -23,7 +24,7 @@ class BeaconBook:
     beacons: dict[int, Beacon]
     beacon_rooms: dict[int, str]
     room_ids: dict[str, int]
-    room_places: dict[str, RoomPlace]
+    room_places: dict[str, Place]
     setup: tuple = ()  # everything a replay's result depends on: a cached run must match it
 
     def adjacent(self, a: str, b: str) -> bool:
@@ -51,7 +52,7 @@ def load_beacon_book() -> BeaconBook:
         beacons=beacons,
         beacon_rooms={b.pk: b.room.code for b in beacons.values()},
         room_ids={code: pk for code, pk, _, _ in rooms},
-        room_places={code: RoomPlace(code, building, floor) for code, _, building, floor in rooms},
+        room_places={code: Place(building, floor) for code, _, building, floor in rooms},
         setup=tuple(
             (
                 b.pk,

@@ -19,6 +19,7 @@ from django.db.models import Q
 from attendance.engine.ble.evidence import BeaconBook
 from attendance.engine.flags import session_at
 from attendance.engine.loading import SessionRow, cards_of_students, readers_by_device
+from attendance.engine.travel import travel_model
 from attendance.models import ProxyFlag
 from beacons.presence import PresenceInterval, ScanWindow
 from beacons.sightings import ReadReport
@@ -111,7 +112,7 @@ def _segment_flags(seg: SegmentEvidence, book: BeaconBook, taps: list[Tap]) -> l
     near = [t for t in taps if seg.lo - TAP_REACH <= t.at <= seg.hi + TAP_REACH]
     flags += card_phone_mismatch_flags(seg.phone_id, near, seg.intervals)
     travel = impossible_travel_flags(
-        seg.phone_id, sightings_from(near, seg.intervals), book.room_places
+        seg.phone_id, sightings_from(near, seg.intervals), book.room_places, travel_model()
     )
     # Tap-to-tap travel is the door engine's; here only edges with a BLE end.
     flags += [

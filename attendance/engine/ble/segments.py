@@ -22,10 +22,10 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Q
 
+from attendance.days import day_bounds, local_day
 from attendance.engine.ble.evidence import BeaconBook, load_beacon_book, update_beacon_health
 from attendance.engine.ble.flags import SegmentEvidence, replace_segment_flags
 from attendance.engine.ble.replay_cache import CachedRun, cache, digest
-from attendance.engine.days import day_bounds, local_day
 from attendance.engine.loading import SessionRow, memoised, sessions_in_rooms_on_days
 from attendance.models import Visit, VisitSource
 from beacons.models import Phone

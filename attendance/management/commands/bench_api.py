@@ -29,6 +29,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from attendance.api.common import COUNT_CACHE_MIN_ROWS, COUNT_CACHE_SECONDS
+from attendance.days import local_day
 from attendance.models import (
     AttendanceRecord,
     AuditEntry,
@@ -317,7 +318,7 @@ class Command(BaseCommand):
         students = list(Student.objects.filter(number__startswith=STUDENTS).select_related("user"))
         courses = list(Course.objects.filter(code__startswith=COURSES).prefetch_related("teachers"))
         rooms = list(Room.objects.filter(code__startswith=ROOMS).values_list("code", flat=True))
-        today = timezone.localdate()
+        today = local_day(timezone.now())
         pick = self.rng.choice
 
         def week_start() -> str:

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from attendance import services
+from attendance.days import day_bounds, local_day
 from attendance.models import (
     AttendanceRecord,
     ClassSession,
@@ -143,9 +144,9 @@ class Command(BaseCommand):
     def _events_of_day(
         self, rng: random.Random, day: date, readers: dict, seq: Iterator[int]
     ) -> list[RawEvent]:
-        lo = datetime.combine(day, clock.min, tzinfo=timezone.get_default_timezone())
+        lo, hi = day_bounds(day)
         sessions = ClassSession.objects.filter(
-            course__code__startswith="ENGINE-", starts_at__gte=lo, starts_at__lt=lo + timedelta(1)
+            course__code__startswith="ENGINE-", starts_at__gte=lo, starts_at__lt=hi
         ).values_list("id", "course_id", "room_id", "starts_at", "ends_at")
         enrolled: dict[int, list[tuple[int, str]]] = {}
         for course_id, student_id, uid in Enrolment.objects.filter(
@@ -211,8 +212,7 @@ class Command(BaseCommand):
     def _replay(self, rng: random.Random, world: dict, batch: int) -> tuple[int, float]:
         sessions = ClassSession.objects.filter(course__code__startswith="ENGINE-")
         first, last = sessions.earliest("starts_at"), sessions.latest("starts_at")
-        day = timezone.localtime(first.starts_at).date()
-        end = timezone.localtime(last.starts_at).date()
+        day, end = local_day(first.starts_at), local_day(last.starts_at)
         seq = iter(range(1, 10**9))
         total, spent, storing, cpu = 0, 0.0, 0.0, 0.0
         while day <= end:
