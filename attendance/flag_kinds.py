@@ -17,6 +17,7 @@ CLONED_RSSI = "cloned_rssi"
 NO_JITTER = "no_jitter"
 CLONED_BEACON = "cloned_beacon"
 REGISTERED_AFTER_TAP = "registered_after_tap"
+LATE_REPORT = "late_report"
 
 # In the order the admin's filter lists them.
 LABELS: dict[str, str] = {
@@ -29,4 +30,5 @@ LABELS: dict[str, str] = {
     NO_JITTER: "Report intervals without any jitter",
     CLONED_BEACON: "A room's static beacon heard without its rotating one",
     REGISTERED_AFTER_TAP: "Card registered after it was tapped",
+    LATE_REPORT: "Scan uploaded long after it was dated",
 }

@@ -24,6 +24,10 @@ class ReadReport:
     eids: list[EidResolution] = field(default_factory=list)
     unregistered: int = 0  # iBeacons nobody registered, unknown or stale EIDs
     malformed: int = 0  # entries that break the contract (the ingest should have refused)
+    # When the server received it, and whether that was too long after its `ts` to count as
+    # presence (beacons.spoofing.late): set by the engine, which knows the receipt.
+    received_at: datetime | None = None
+    late: bool = False
 
 
 class BeaconDirectory:

@@ -141,6 +141,9 @@ ENROL_BY_TAP_SECONDS = read_int(env, "ENROL_BY_TAP_SECONDS", 60, minimum=5)
 MQTT_ADMIN_URL = checked_mqtt_url(env, "MQTT_ADMIN_URL", login=True)
 MQTT_DYNSEC_RECONCILE_SECONDS = read_int(env, "MQTT_DYNSEC_RECONCILE_SECONDS", 300, minimum=10)
 
+# A phone's offline buffer: a BLE report dated further than this before its receipt (or in
+# the future) is kept as evidence but never counts as presence by itself (flag late_report).
+BLE_OFFLINE_WINDOW_SECONDS = read_int(env, "BLE_OFFLINE_WINDOW_SECONDS", 900, minimum=30)
 # Impossible travel: the least believable walk between two rooms, for door taps and BLE
 # alike (attendance.rules.proxy.TravelModel, whose defaults these are).
 TRAVEL_SAME_FLOOR_S = read_int(env, "TRAVEL_SAME_FLOOR_S", 20, minimum=0)

@@ -35,9 +35,15 @@ def ibeacon(minor: int, rssi: int) -> dict:
     return {"uuid": UUID, "major": 1, "minor": minor, "rssi": rssi, "n": 8}
 
 
-def ble_message(phone: str, event_id: str, at: datetime, beacons: list[dict]) -> IncomingMessage:
+def ble_message(
+    phone: str, event_id: str, at: datetime, beacons: list[dict], delay_s: float = 1.0
+) -> IncomingMessage:
+    """A report as the phone sends it at the end of its scan: received `delay_s` later."""
     body = {"id": event_id, "ts": int(at.timestamp() * 1000), "window_s": 10, "beacons": beacons}
-    return IncomingMessage(f"{PREFIX}/phones/{phone}/ble", json.dumps(body).encode())
+    return IncomingMessage(
+        f"{PREFIX}/phones/{phone}/ble", json.dumps(body).encode(),
+        received_at=at.timestamp() + delay_s,
+    )  # fmt: skip
 
 
 def reports_in(
@@ -262,3 +268,39 @@ def test_resuming_a_cached_replay_gives_what_a_full_replay_gives(school):
     run(messages, batch=1000)  # all at once: one full replay
     assert visits() == incremental
     assert sorted(ProxyFlag.objects.values_list("kind", "key", "at")) == flags
+
+
+def replayed_hours_later(messages: list[IncomingMessage], now: datetime) -> list[IncomingMessage]:
+    """The same scans (their original ts), uploaded only now: a recording replayed."""
+    return [IncomingMessage(m.topic, m.payload, received_at=now.timestamp()) for m in messages]
+
+
+@time_machine.travel(LATER, tick=False)
+def test_a_scan_replayed_hours_later_leaves_a_finalised_absence_absent_and_flagged(school):
+    from attendance import services
+
+    services.periodic_tick(LATER)  # the session ended at 10:00: finalised, Ada absent
+    record = AttendanceRecord.objects.get(session=school["session"], student=school["ada"])
+    assert (record.status, record.finalised) == ("absent", True)
+
+    recorded = reports_in("ph-ada", 1, 3, START - timedelta(minutes=2), 60)
+    run(replayed_hours_later(recorded, LATER))
+    assert RawEvent.objects.filter(sender="ph-ada").count() == len(recorded)  # kept, as evidence
+    assert visits() == []  # but no presence from them
+    record.refresh_from_db()
+    assert record.status == "absent" and "late_report" in record.flags
+    flag = ProxyFlag.objects.filter(kind="late_report", student=school["ada"]).first()
+    assert flag is not None and flag.session_id == school["session"].pk
+    assert flag.evidence["delay_s"] > 3600
+
+
+@time_machine.travel(LATER, tick=False)
+def test_a_phone_offline_for_a_few_minutes_still_counts(school):
+    """Within BLE_OFFLINE_WINDOW_SECONDS a buffered scan is presence like a live one."""
+    recorded = reports_in("ph-ada", 1, 3, START - timedelta(minutes=2), 60)
+    buffered = [
+        IncomingMessage(m.topic, m.payload, received_at=m.received_at + 300) for m in recorded
+    ]
+    run(buffered)
+    record = AttendanceRecord.objects.get(session=school["session"], student=school["ada"])
+    assert record.status == "present" and "late_report" not in record.flags

@@ -75,13 +75,13 @@ def load_beacon_book() -> BeaconBook:
 def update_beacon_health(
     book: BeaconBook,
     seen: dict[int, datetime],
-    reports: Iterable[Iterable[tuple[datetime, str, dict]]],
+    reports: Iterable[Iterable[tuple[datetime, str, dict, datetime]]],
 ) -> None:
     """Beacon.last_seen from the latest report hearing it; battery_pct when a phone relays
     one (an optional integer `battery` 0..100 beside an iBeacon's identity)."""
     battery: dict[int, tuple[datetime, int]] = {}
     for rows in reports:
-        for ts, _, payload in rows:
+        for ts, _, payload, _received in rows:
             for entry in payload.get("beacons") or []:
                 level = entry.get("battery") if isinstance(entry, dict) else None
                 if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 100:

@@ -35,6 +35,7 @@ from beacons.spoofing import (
     stale_eid_flags,
     uncorroborated_ibeacon_flags,
 )
+from beacons.spoofing.late import late_report_flags
 from devices.models import EventType, RawEvent, SenderKind
 
 Pair = tuple[int, int]
@@ -102,6 +103,8 @@ def _segment_flags(seg: SegmentEvidence, book: BeaconBook, taps: list[Tap]) -> l
     flags: list[Flag] = []
     for read in seg.reads:
         flags += stale_eid_flags(seg.phone_id, read.window.at, read.eids, book.beacon_rooms)
+    late = [(r.window, r.received_at) for r in seg.reads if r.late and r.received_at]
+    flags += late_report_flags(seg.phone_id, late, book.beacon_rooms)
     flags += no_jitter_flags(seg.phone_id, [w.at for w in windows])
     flags += uncorroborated_ibeacon_flags(
         seg.phone_id, windows, book.identities, rssi_offset_db=offset

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 
 from attendance.days import day_bounds, local_day
@@ -30,6 +31,8 @@ from attendance.engine.loading import SessionRow, memoised, sessions_in_rooms_on
 from attendance.models import Visit, VisitSource
 from beacons.models import Phone
 from beacons.presence import PresenceConfig, PresenceInterval, PresenceTracker, ScanWindow
+from beacons.sightings import ReadReport
+from beacons.spoofing.late import is_late
 from devices.models import EventType, RawEvent, SenderKind
 
 PRESENCE = PresenceConfig()
@@ -114,12 +117,16 @@ def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime)
     for segment in segments:
         phone = phones[segment.phone]
         run = resumed.get(segment)
-        fresh = [book.directory.read(payload, ts) for ts, _, payload in reports.get(segment, [])]
+        fresh = [
+            _marked(book.directory.read(payload, ts), ts, received)
+            for ts, _, payload, received in reports.get(segment, [])
+        ]
         tracker = (
             run.tracker if run else PresenceTracker(book.places, phone.rssi_offset_db, PRESENCE)
         )
         for r in fresh:
-            tracker.feed(r.window)
+            if not r.late:  # a late report is evidence, never presence by itself
+                tracker.feed(r.window)
         read = (run.reads if run else []) + fresh
         intervals = tracker.finish(now)
         setup = _setup(book, phone)
@@ -229,9 +236,14 @@ def _setup(book: BeaconBook, phone: PhoneInfo) -> tuple:
     return (book.setup, phone.rssi_offset_db)
 
 
+def _marked(read: ReadReport, ts: datetime, received_at: datetime) -> ReadReport:
+    late = is_late(ts, received_at, timedelta(seconds=settings.BLE_OFFLINE_WINDOW_SECONDS))
+    return replace(read, received_at=received_at, late=late)
+
+
 def _reports(
     segments: list[Segment], after: dict[Segment, tuple[datetime, str]]
-) -> dict[Segment, list[tuple[datetime, str, dict]]]:
+) -> dict[Segment, list[tuple[datetime, str, dict, datetime]]]:
     """Each segment's reports in event-time order (ties by id), or only those after the
     (ts, event id) a resumed replay already fed."""
     # One shared range (see _day_query); rows outside a phone's own span are skipped below.
@@ -240,17 +252,18 @@ def _reports(
         ts__gte=min(after[s][0] if s in after else s.first for s in segments),
         ts__lte=max(s.last for s in segments),
     )
-    found: dict[Segment, list[tuple[datetime, str, dict]]] = defaultdict(list)
+    found: dict[Segment, list[tuple[datetime, str, dict, datetime]]] = defaultdict(list)
     by_phone: dict[str, list[Segment]] = defaultdict(list)
     for s in segments:
         by_phone[s.phone].append(s)
     rows = RawEvent.objects.filter(
         query, sender_kind=SenderKind.PHONE, type=EventType.BLE
-    ).values_list("sender", "ts", "event_id", "payload")
-    for phone, ts, event_id, payload in rows:
+    ).values_list("sender", "ts", "event_id", "payload", "received_at")
+    for phone, ts, event_id, payload, received in rows:
         for s in by_phone[phone]:
             if s.first <= ts <= s.last and (s not in after or (ts, event_id) > after[s]):
-                found[s].append((ts, event_id, payload if isinstance(payload, dict) else {}))
+                body = payload if isinstance(payload, dict) else {}
+                found[s].append((ts, event_id, body, received))
     for rows_ in found.values():
         rows_.sort(key=lambda r: (r[0], r[1]))  # event time, then id: one order for ties
     return found

@@ -62,8 +62,11 @@ class Command(BaseCommand):
                 ]
                 body = {"id": f"{i}", "ts": int(w.at.timestamp() * 1000), "window_s": 10,
                         "beacons": beacons}  # fmt: skip
+                # Received as the phone sends it, a second after its scan ended (a report
+                # received hours later would be late: evidence, not presence).
                 messages.append((w.at, IncomingMessage(
-                    f"{PREFIX}/phones/{phone_id}/ble", json.dumps(body).encode())))  # fmt: skip
+                    f"{PREFIX}/phones/{phone_id}/ble", json.dumps(body).encode(),
+                    received_at=w.at.timestamp() + 1)))  # fmt: skip
         messages.sort(key=lambda m: m[0])
         batch = options["batch"]
         times = []
