@@ -153,6 +153,19 @@ TRAVEL_OTHER_BUILDING_S = read_int(env, "TRAVEL_OTHER_BUILDING_S", 120, minimum=
 # there starts until this many after it ends (staff always).
 LIVE_ACCESS_MARGIN_MINUTES = read_int(env, "LIVE_ACCESS_MARGIN_MINUTES", 15, minimum=0)
 
+# /metrics: a Prometheus scraper sends `Authorization: Bearer <METRICS_TOKEN>`; staff logins
+# may read it too. Unset: staff only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise environ.ImproperlyConfigured("METRICS_TOKEN: use at least 16 random characters.")
+# prometheus_client reads this itself (zias/metrics.py); it is checked here so a wrong path
+# stops start-up instead of losing the counts.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise environ.ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR: {PROMETHEUS_MULTIPROC_DIR!r} is not a directory."
+    )
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,0 +1,218 @@
+"""GET /metrics: who may read it, and that its figures follow what the ingest did."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import cast
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
+
+from attendance.models import RejudgeRequest
+from devices.credentials import mosquitto_hash
+from devices.models import IngestWorker, Reader
+from devices.mqtt.client import MqttClient
+from devices.mqtt.loop import IngestLoop, LoopConfig
+from devices.tests.conftest import PREFIX, TS, tap
+from devices.tests.test_fuzz import RecordingClient, inbound
+from tests.factories import make_card, make_reader, make_room, make_student, make_user
+from zias import metrics
+
+TOKEN = "metrics-token-for-tests-0123456789"
+READER_PASSWORD = "reader-secret-1"
+
+
+@pytest.fixture(autouse=True)
+def _token(settings):
+    settings.METRICS_TOKEN = TOKEN
+
+
+@pytest.fixture
+def door(db):
+    reader = make_reader(make_room("B-204"), "door-1")
+    make_card(make_student(first_name="Ada", last_name="Okafor"), "04A1B2C3")
+    return reader
+
+
+def scrape(client: Client | None = None, token: str | None = TOKEN) -> str:
+    client = client or Client()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    response = client.get("/metrics", **headers)
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/plain")
+    return response.content.decode()
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    """One sample's value (0 when the series does not exist yet)."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+def test_without_a_token_or_a_login_it_is_401():
+    response = Client().get("/metrics")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert "METRICS_TOKEN" in response.json()["detail"]
+
+
+def test_a_wrong_token_is_401_and_no_token_configured_refuses_every_bearer(settings):
+    assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer nope").status_code == 401
+    settings.METRICS_TOKEN = ""
+    assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_login_without_staff_is_403_and_a_staff_login_reads_it():
+    make_user("pupil")
+    make_user("registrar", staff=True)
+    pupil, staff = Client(), Client()
+    pupil.login(username="pupil", password="pw-for-tests-1")
+    staff.login(username="registrar", password="pw-for-tests-1")
+    assert pupil.get("/metrics").status_code == 403
+    assert "zias_ingest_messages" in scrape(staff, token=None)
+
+
+@pytest.mark.django_db
+def test_a_tap_over_http_moves_the_counters_and_the_latency_histogram(door):
+    Reader.objects.filter(pk=door.pk).update(mqtt_password_hash=mosquitto_hash(READER_PASSWORD))
+    before = scrape()
+    basic = base64.b64encode(f"door-1:{READER_PASSWORD}".encode()).decode()
+    response = Client().post(
+        "/api/v1/attendance/event",
+        json.dumps(tap("m-1")),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    assert response.json()["answers"][0]["result"] == "accepted"
+    after = scrape()
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("zias_ingest_messages_total", transport="http", outcome="accepted") == 1
+    assert moved("zias_ingest_events_total", transport="http", outcome="stored") == 1
+    assert moved("zias_tap_answers_total", result="accepted") == 1
+    assert moved("zias_tap_to_ack_seconds_count", transport="http") == 1
+    assert moved("zias_ingest_batch_seconds_count", transport="http") == 1
+
+
+@pytest.mark.django_db
+def test_the_ingest_loop_counts_outcomes_rejections_and_ble_reports(door):
+    loop = IngestLoop(
+        cast(MqttClient, RecordingClient()),
+        LoopConfig(PREFIX, batch_size=10, batch_ms=5, tick_s=60, name="t"),
+    )
+    before = scrape()
+    messages = [
+        inbound(json.dumps(tap("l-1")).encode(), 1),
+        inbound(json.dumps(tap("l-1")).encode(), 2),  # the same event again
+        inbound(b"{not json", 3),
+        inbound(json.dumps([tap("l-2", ts=TS + 60_000), {"id": "l-3"}]).encode(), 4),
+    ]
+    unknown_phone = inbound(json.dumps({"id": "p-1", "beacons": []}).encode(), 5)
+    unknown_phone.topic = f"{PREFIX}/phones/phone-404/ble"
+    loop.process([*messages, unknown_phone])
+    after = scrape()
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("zias_ingest_messages_total", transport="mqtt", outcome="accepted") == 3
+    assert moved("zias_ingest_messages_total", transport="mqtt", outcome="rejected") == 2
+    assert moved("zias_ingest_events_total", transport="mqtt", outcome="stored") == 2
+    assert moved("zias_ingest_events_total", transport="mqtt", outcome="duplicate") == 1
+    assert moved("zias_ingest_events_total", transport="mqtt", outcome="rejected") == 1
+    assert moved("zias_rejected_total", reason="not_json") == 1
+    assert moved("zias_rejected_total", reason="unknown_sender") == 1
+    assert moved("zias_rejected_total", reason="contract") == 1
+    assert moved("zias_ble_reports_total", outcome="rejected") == 1
+    assert moved("zias_tap_answers_total", result="duplicate") == 1
+    assert moved("zias_ingest_batch_messages_count") == 1
+    assert moved("zias_tap_to_ack_seconds_count", transport="mqtt") == 3  # l-3 is no tap
+
+
+@pytest.mark.django_db
+def test_database_figures_are_read_at_the_scrape(door):
+    Reader.objects.filter(pk=door.pk).update(online=True)
+    now = timezone.now()
+    IngestWorker.objects.create(
+        name="w-1",
+        started_at=now,
+        last_tick_at=now,
+        pending=3,
+        oldest_pending_at=now - timezone.timedelta(seconds=42),
+    )
+    RejudgeRequest.objects.create(reader="door-1", lo=now, hi=now)
+    text = scrape()
+    assert value(text, "zias_database_up") == 1
+    assert value(text, "zias_readers", online="true") == 1
+    assert value(text, "zias_readers", online="false") == 0
+    assert 42 <= value(text, "zias_ingest_lag_seconds", worker="w-1") < 60
+    assert value(text, "zias_ingest_pending_messages", worker="w-1") == 3
+    assert value(text, "zias_recompute_backlog", kind="rejudge_requests") == 1
+
+
+@pytest.mark.asyncio
+async def test_websocket_gauge_and_live_messages_follow_the_consumer_hooks():
+    before = metrics.WEBSOCKETS._value.get()
+    metrics.websocket_opened()
+    metrics.live_message_sent({"type": "entered"})
+    metrics.live_message_sent({"type": "surprise"})
+    assert metrics.WEBSOCKETS._value.get() == before + 1
+    metrics.websocket_closed()
+    assert metrics.WEBSOCKETS._value.get() == before
+    assert metrics.LIVE_MESSAGES.labels("other")._value.get() >= 1
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [
+        ("unknown device 'door-9'", "unknown_sender"),
+        ("phone 'p-1' is not active", "sender_disabled"),
+        ("payload is 70000 bytes; the limit is 65536", "oversized"),
+        ("payload is not JSON (Expecting value)", "not_json"),
+        ("topic 'x/y' is not one the contract defines", "bad_topic"),
+        ("processing failed inside the server; kept for inspection", "server_error"),
+        ("uid must be 4, 7 or 10 bytes of hex, got 'zz'", "contract"),
+    ],
+)
+def test_rejection_reasons_are_sorted_into_a_few_labels(reason, kind):
+    assert metrics.reason_kind(reason) == kind
+
+
+def test_several_processes_add_up_in_the_multiprocess_directory(tmp_path: Path):
+    """Two processes count into one PROMETHEUS_MULTIPROC_DIR; a third reads the sum, and a
+    connection gauge of a process that ended stops counting once it is marked dead."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": ""}
+    env.pop("DJANGO_SETTINGS_MODULE")
+    count = (
+        "from zias import metrics; "
+        "metrics.TAP_ANSWERS.labels('accepted').inc(3); metrics.websocket_opened()"
+    )
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", count], env=env, check=True, cwd=_repo())
+    read = (
+        "from prometheus_client import CollectorRegistry, generate_latest; "
+        "from prometheus_client.multiprocess import MultiProcessCollector; "
+        "r = CollectorRegistry(); MultiProcessCollector(r); "
+        "print(generate_latest(r).decode())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", read], env=env, check=True, capture_output=True, cwd=_repo()
+    ).stdout.decode()
+    assert value(out, "zias_tap_answers_total", result="accepted") == 6
+    # Both writers have exited and marked themselves dead (zias.metrics, atexit).
+    assert value(out, "zias_websocket_connections") == 0
+
+
+def _repo() -> str:
+    return str(Path(__file__).resolve().parents[2])
