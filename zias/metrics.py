@@ -16,21 +16,31 @@ from __future__ import annotations
 import atexit
 import os
 import re
+import socket
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import Counter, Gauge, Histogram, multiprocess
+from prometheus_client import Counter, Gauge, Histogram, multiprocess, values
 
 if TYPE_CHECKING:
     from devices.mqtt.pipeline import BatchOutcome, Message
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+# Each process's files are named by host and pid, not pid alone: containers sharing the
+# directory (web, ingest) all run as pid 1.
+_HOST = socket.gethostname().replace("_", "-")
+
+
+def process_name() -> str:
+    return f"{_HOST}-{os.getpid()}"
+
+
 if MULTIPROCESS:
+    values.ValueClass = values.MultiProcessValue(process_name)
     # A process that ends takes its live gauges (connections open now) with it; its counters
     # stay in the directory and keep counting in the totals.
-    _pid = os.getpid()
-    atexit.register(lambda: multiprocess.mark_process_dead(_pid))
+    atexit.register(lambda: multiprocess.mark_process_dead(process_name()))
 
 # --- definitions --------------------------------------------------------------------------
 

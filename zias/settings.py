@@ -6,6 +6,7 @@ environment. A bad value stops start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -161,7 +162,10 @@ if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
 # prometheus_client reads this itself (zias/metrics.py); it is checked here so a wrong path
 # stops start-up instead of losing the counts.
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
-if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client turns its multiprocess mode on when the variable merely exists.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+elif not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
     raise environ.ImproperlyConfigured(
         f"PROMETHEUS_MULTIPROC_DIR: {PROMETHEUS_MULTIPROC_DIR!r} is not a directory."
     )

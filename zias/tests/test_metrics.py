@@ -3,12 +3,14 @@
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import cast
 
 import pytest
+import yaml
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -216,3 +218,33 @@ def test_several_processes_add_up_in_the_multiprocess_directory(tmp_path: Path):
 
 def _repo() -> str:
     return str(Path(__file__).resolve().parents[2])
+
+
+@pytest.mark.django_db
+def test_the_grafana_dashboard_asks_only_for_metrics_the_endpoint_exports():
+    dashboard = json.loads((Path(_repo()) / "docs" / "grafana" / "zias.json").read_text())
+    asked = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\bzias_[a-z_]+", target["expr"])
+    }
+    suffixes = ("", "_total", "_bucket", "_sum", "_count")
+    exported = {
+        family.name + suffix
+        for family in text_string_to_metric_families(scrape())
+        for suffix in suffixes
+    }
+    assert len(asked) >= 12
+    assert asked - exported == set()
+
+
+def test_the_compose_metrics_file_shares_one_directory_between_web_and_ingest():
+    compose = yaml.safe_load((Path(_repo()) / "docker-compose.metrics.yml").read_text())
+    services = compose["services"]
+    for name in ("web", "ingest"):
+        directory = services[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+        assert f"zias-metrics:{directory}" in services[name]["volumes"]
+        assert "metrics-dir" in services[name]["depends_on"]
+    assert f"zias-metrics:{directory}" in services["metrics-dir"]["volumes"]
+    assert directory in " ".join(services["metrics-dir"]["command"])
