@@ -154,6 +154,13 @@ TRAVEL_OTHER_BUILDING_S = read_int(env, "TRAVEL_OTHER_BUILDING_S", 120, minimum=
 # there starts until this many after it ends (staff always).
 LIVE_ACCESS_MARGIN_MINUTES = read_int(env, "LIVE_ACCESS_MARGIN_MINUTES", 15, minimum=0)
 
+# Retention (attendance/retention.py): phones' raw BLE reports and rejected messages older
+# than this many days are deleted by the ingest's tick, a slice of rows at a time (0 keeps
+# them forever). Reports a session that is not final yet may need are kept regardless.
+RETENTION_BLE_REPORT_DAYS = read_int(env, "RETENTION_BLE_REPORT_DAYS", 90, minimum=0)
+RETENTION_REJECTED_DAYS = read_int(env, "RETENTION_REJECTED_DAYS", 30, minimum=0)
+RETENTION_SLICE_ROWS = read_int(env, "RETENTION_SLICE_ROWS", 1000, minimum=1)
+
 # /metrics: a Prometheus scraper sends `Authorization: Bearer <METRICS_TOKEN>`; staff logins
 # may read it too. Unset: staff only.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

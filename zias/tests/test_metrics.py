@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import cast
 
@@ -43,8 +44,8 @@ def door(db):
 
 def scrape(client: Client | None = None, token: str | None = TOKEN) -> str:
     client = client or Client()
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
-    response = client.get("/metrics", **headers)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = client.get("/metrics", headers=headers)
     assert response.status_code == 200, response.content
     assert response["Content-Type"].startswith("text/plain")
     return response.content.decode()
@@ -151,7 +152,7 @@ def test_database_figures_are_read_at_the_scrape(door):
         started_at=now,
         last_tick_at=now,
         pending=3,
-        oldest_pending_at=now - timezone.timedelta(seconds=42),
+        oldest_pending_at=now - timedelta(seconds=42),
     )
     RejudgeRequest.objects.create(reader="door-1", lo=now, hi=now)
     text = scrape()
