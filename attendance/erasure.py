@@ -1,0 +1,165 @@
+"""Erasing a student: pseudonymise them, remove their raw sightings, keep the figures.
+
+What goes: the door taps of their cards, their phones' BLE reports, rejected messages from
+their phones or naming their cards, their cards (and card history) and phones, and their
+login's details. What stays, under a pseudonym: the student row itself, enrolments,
+visits, attendance records (so every course's rates and the room-use figures stay as they
+were, and recomputing a course gives the same statuses: it works from the visits, which
+stay) and flags with their evidence scrubbed. Every text of every row that refers to the
+student, and every flag that names them, has their names and identifiers replaced by the
+pseudonym; that list of rows comes from the models' relations (attendance.personal_data),
+so a model added later is covered.
+
+Export first if the student asked for their data: an erasure cannot be undone.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import User
+from django.db import models, transaction
+
+from attendance.engine.doors import lock_students
+from attendance.models import PrivacyAction, PrivacyActionKind, ProxyFlag, Student
+from attendance.personal_data import Identifiers, mentioning, related_models
+from beacons.models import Phone
+from devices.models import Card, CardHistory
+
+# Rows of these models are deleted outright: they are the student's identifiers.
+DELETED_MODELS: tuple[type[models.Model], ...] = (Phone, CardHistory, Card)
+TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
+
+
+class ErasureRefused(ValueError):
+    pass
+
+
+@dataclass
+class Erased:
+    pseudonym: str
+    removed: dict[str, int] = field(default_factory=dict)
+    scrubbed: dict[str, int] = field(default_factory=dict)
+
+
+def erase_student(student: Student, *, by: User | None, by_name: str, now: datetime) -> Erased:
+    if student.number.startswith("erased-"):
+        raise ErasureRefused(f"{student.number} is already erased")
+    user = student.user
+    if user is not None and (user.is_staff or user.taught_courses.exists()):
+        raise ErasureRefused(
+            "this student's login is also a staff or teacher account; unlink it first"
+        )
+    words = personal_words(student)
+    ids = Identifiers.of(student)
+    erased = Erased(pseudonym=f"erased-{secrets.token_hex(5)}")
+    with transaction.atomic():
+        lock_students({student.pk})  # after any batch replaying this student's day
+        removed = erased.removed
+        removed["door taps"] = ids.door_taps().delete()[0]
+        removed["BLE reports"] = ids.ble_reports().delete()[0]
+        removed["rejected messages"] = ids.rejected_messages().delete()[0]
+        removed["phones"] = Phone.objects.filter(student=student).delete()[0]
+        removed["card history"] = CardHistory.objects.filter(student=student).delete()[0]
+        removed["cards"] = Card.objects.filter(student=student).delete()[0]
+        pattern = _pattern(words)
+        for related in related_models():
+            if related.model in DELETED_MODELS:
+                continue
+            count = _scrub(related.rows(student.pk), pattern, erased.pseudonym)
+            if count:
+                erased.scrubbed[related.label] = count
+        # Other students' flags can name this one's card or phone in their evidence.
+        others = mentioning(ProxyFlag.objects.exclude(student=student), "evidence", words)
+        flagged = ProxyFlag.objects.filter(pk__in=list(others.values_list("pk", flat=True)))
+        if count := _scrub(flagged, pattern, erased.pseudonym):
+            erased.scrubbed["other students' flags"] = count
+        # The admin's history names the rows staff edited ("Ada Okafor (S1001)").
+        history = mentioning(LogEntry.objects.all(), "object_repr", words)
+        logged = LogEntry.objects.filter(pk__in=list(history.values_list("pk", flat=True)))
+        if count := _scrub(logged, pattern, erased.pseudonym):
+            erased.scrubbed["admin history"] = count
+        _pseudonymise(student, erased.pseudonym)
+        PrivacyAction.objects.create(
+            kind=PrivacyActionKind.ERASE,
+            student=student,
+            by=by,
+            by_name=by_name[:150],
+            at=now,
+            detail={"removed": erased.removed, "scrubbed": erased.scrubbed},
+        )
+    return erased
+
+
+def personal_words(student: Student) -> list[str]:
+    """The values that identify the student, as they may appear inside other rows' text."""
+    ids = Identifiers.of(student)
+    words = [student.number, student.first_name, student.last_name, student.email]
+    words += [student.full_name, *ids.card_uids, *ids.phone_ids]
+    if student.user is not None:
+        user = student.user
+        words += [user.get_username(), user.email, user.first_name, user.last_name]  # type: ignore[attr-defined]
+    # Longest first, so a full name goes before the first name inside it.
+    return sorted({w for w in words if w and len(w) >= 2}, key=len, reverse=True)
+
+
+def _pattern(words: list[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(w) for w in words)
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def _scrub(rows: models.QuerySet, pattern: re.Pattern[str], pseudonym: str) -> int:
+    """Replace the words in every text and JSON field of these rows; how many changed."""
+    model = rows.model
+    names = [
+        f.attname
+        for f in model._meta.concrete_fields
+        if isinstance(f, TEXT_FIELDS) and not f.primary_key and not f.choices
+    ]
+    changed = 0
+    for row in rows.values("pk", *names):
+        changes = {}
+        for name in names:
+            value = _replaced(row[name], pattern, pseudonym)
+            if value != row[name]:
+                changes[name] = value
+        if changes:
+            # update(): no signals and no auto_now, so the row keeps its last-changed time.
+            model._default_manager.filter(pk=row["pk"]).update(**changes)
+            changed += 1
+    return changed
+
+
+def _replaced(value: Any, pattern: re.Pattern[str], pseudonym: str) -> Any:
+    if isinstance(value, str):
+        return pattern.sub(pseudonym, value)
+    if isinstance(value, list):
+        return [_replaced(v, pattern, pseudonym) for v in value]
+    if isinstance(value, dict):
+        return {
+            _replaced(k, pattern, pseudonym): _replaced(v, pattern, pseudonym)
+            for k, v in value.items()
+        }
+    return value
+
+
+def _pseudonymise(student: Student, pseudonym: str) -> None:
+    user = student.user
+    student.number = pseudonym
+    student.first_name = "Erased"
+    student.last_name = "student"
+    student.email = ""
+    student.active = False
+    student.user = None
+    student.save()
+    if user is not None:
+        user.username = pseudonym  # type: ignore[attr-defined]
+        user.first_name = user.last_name = user.email = ""  # type: ignore[attr-defined]
+        user.is_active = False
+        user.set_unusable_password()
+        user.save()
