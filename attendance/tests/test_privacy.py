@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from attendance import services
 from attendance.api.reports import course_summaries
+from attendance.engine.days import day_bounds, local_day
 from attendance.erasure import ErasureRefused, erase_student
 from attendance.models import (
     AttendanceRecord,
@@ -47,7 +48,7 @@ WORDS = [*ZEPHYRINE.values(), CARD, PHONE, LOGIN]
 
 @pytest.fixture
 def school(settings):
-    """Zephyrine and Bob in one course, a session that ended an hour ago, their taps and
+    """Zephyrine and Bob in one course, a session yesterday, their taps and
     Zephyrine's BLE reports through the real pipeline, and the session finalised."""
     prefix = settings.MQTT_TOPIC_PREFIX
     now = timezone.now()
@@ -60,7 +61,8 @@ def school(settings):
     make_card(bob, "0B0B0B0B")
     Phone.objects.create(phone_id=PHONE, student=zephyrine, model_name="Pixel 8")
     course = make_course("PHY1", students=(zephyrine, bob))
-    starts = now - timedelta(hours=2)
+    # Yesterday at 10:00 local: the whole session on one local day, whatever the hour now.
+    starts = day_bounds(local_day(now) - timedelta(days=1))[0] + timedelta(hours=10)
     session = make_session(course, room, starts, minutes=60)
 
     def ms(minutes: float) -> int:
@@ -186,6 +188,8 @@ def test_the_export_holds_every_related_row_and_the_evidence_but_no_secrets(scho
 def test_erasure_leaves_no_personal_value_in_any_model_and_keeps_the_course_rates(school):
     zephyrine, bob = school["zephyrine"], school["bob"]
     before = course_figures()
+    statuses = [dict(figures) for figures in before["PHY1"]]
+    assert sorted((f["present"], f["late"]) for f in statuses) == [(0, 1), (1, 0)]
     assert rows_mentioning(WORDS), "the check must see the data before it is erased"
     bob_events = set(RawEvent.objects.filter(uid="0B0B0B0B").values_list("pk", flat=True))
     erased = erase_student(zephyrine, by=school["staff"], by_name="registrar", now=timezone.now())
