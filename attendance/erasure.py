@@ -25,6 +25,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
 from django.db import models, transaction
 
+from attendance import live
 from attendance.engine.doors import lock_students
 from attendance.models import PrivacyAction, PrivacyActionKind, ProxyFlag, Student
 from attendance.personal_data import Identifiers, mentioning, related_models
@@ -84,6 +85,8 @@ def erase_student(student: Student, *, by: User | None, by_name: str, now: datet
         logged = LogEntry.objects.filter(pk__in=list(history.values_list("pk", flat=True)))
         if count := _scrub(logged, pattern, erased.pseudonym):
             erased.scrubbed["admin history"] = count
+        # The live pages know students by number: take the old one out of any room now.
+        live.publish_on_commit([live.LiveMove(student.number, None, None, now)], {})
         _pseudonymise(student, erased.pseudonym)
         PrivacyAction.objects.create(
             kind=PrivacyActionKind.ERASE,

@@ -15,7 +15,7 @@ from django.db import models
 from django.test import Client
 from django.utils import timezone
 
-from attendance import services
+from attendance import live, services
 from attendance.api.reports import course_summaries
 from attendance.engine.days import day_bounds, local_day
 from attendance.erasure import ErasureRefused, erase_student
@@ -185,14 +185,23 @@ def test_the_export_holds_every_related_row_and_the_evidence_but_no_secrets(scho
     assert not any("mqtt_password_hash" in text for text in content.values())
 
 
-def test_erasure_leaves_no_personal_value_in_any_model_and_keeps_the_course_rates(school):
+def test_erasure_leaves_no_personal_value_in_any_model_and_keeps_the_course_rates(
+    school, django_capture_on_commit_callbacks
+):
     zephyrine, bob = school["zephyrine"], school["bob"]
+    now = timezone.now()
+    live.room_state().clear()
+    live.apply_moves([live.LiveMove("Z7781", "B-204", now, now)])
+    assert "Z7781" in live.room_state().members("B-204")
     before = course_figures()
     statuses = [dict(figures) for figures in before["PHY1"]]
     assert sorted((f["present"], f["late"]) for f in statuses) == [(0, 1), (1, 0)]
     assert rows_mentioning(WORDS), "the check must see the data before it is erased"
     bob_events = set(RawEvent.objects.filter(uid="0B0B0B0B").values_list("pk", flat=True))
-    erased = erase_student(zephyrine, by=school["staff"], by_name="registrar", now=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        erased = erase_student(zephyrine, by=school["staff"], by_name="registrar", now=now)
+    live.broadcaster().flush()
+    assert "Z7781" not in live.room_state().members("B-204"), "the live page forgets her"
 
     assert rows_mentioning(WORDS) == []
     zephyrine.refresh_from_db()
