@@ -55,7 +55,7 @@ def school(settings):
     room = make_room("B-204")
     make_reader(room, "door-1")
     login = make_user(LOGIN)
-    zephyrine = Student.objects.create(**ZEPHYRINE, user=login)
+    zephyrine = Student.objects.create(**ZEPHYRINE, user_id=login.pk)
     bob = Student.objects.create(number="B2002", first_name="Bob", last_name="Other")
     make_card(zephyrine, CARD)
     make_card(bob, "0B0B0B0B")
@@ -98,7 +98,7 @@ def school(settings):
     )
     staff = make_user("registrar", staff=True)
     LogEntry.objects.create(
-        user=staff,
+        user_id=staff.pk,
         content_type=ContentType.objects.get_for_model(Student),
         object_id=str(zephyrine.pk),
         object_repr=str(zephyrine),
