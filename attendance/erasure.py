@@ -1,14 +1,15 @@
 """Erasing a student: pseudonymise them, remove their raw sightings, keep the figures.
 
-What goes: the door taps of their cards, their phones' BLE reports, rejected messages from
-their phones or naming their cards, their cards (and card history) and phones, and their
-login's details. What stays, under a pseudonym: the student row itself, enrolments,
-visits, attendance records (so every course's rates and the room-use figures stay as they
-were, and recomputing a course gives the same statuses: it works from the visits, which
-stay) and flags with their evidence scrubbed. Every text of every row that refers to the
-student, and every flag that names them, has their names and identifiers replaced by the
-pseudonym; that list of rows comes from the models' relations (attendance.personal_data),
-so a model added later is covered.
+What goes: the door taps of their cards, their phones' BLE reports, rejected and
+quarantined messages from their phones or naming their cards, their cards (and card
+history) and phones, and their login's details. What stays, under a pseudonym: the
+student row itself, enrolments, visits and attendance records, so every course's rates
+and the room-use figures stay as they were. Recomputing a course works from the visits,
+which stay; replaying the student's days finds no card of theirs, so it leaves their door
+visits alone (the test runs both). Every text of every row that refers to the student, and
+every flag or request that names them, has their names and identifiers replaced by the
+pseudonym; the rows that refer to them come from the models' relations
+(attendance.personal_data), so a model added later is covered.
 
 Export first if the student asked for their data: an erasure cannot be undone.
 """
@@ -26,8 +27,14 @@ from django.contrib.auth.models import User
 from django.db import models, transaction
 
 from attendance import live
-from attendance.engine.doors import lock_students
-from attendance.models import PrivacyAction, PrivacyActionKind, ProxyFlag, Student
+from attendance.engine.locks import lock_students
+from attendance.models import (
+    PrivacyAction,
+    PrivacyActionKind,
+    ProxyFlag,
+    RecomputeRequest,
+    Student,
+)
 from attendance.personal_data import Identifiers, mentioning, related_models
 from beacons.models import Phone
 from devices.models import Card, CardHistory
@@ -35,6 +42,11 @@ from devices.models import Card, CardHistory
 # Rows of these models are deleted outright: they are the student's identifiers.
 DELETED_MODELS: tuple[type[models.Model], ...] = (Phone, CardHistory, Card)
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
+UNLINKED_TEXT: tuple[tuple[str, type[models.Model], str], ...] = (
+    ("admin history", LogEntry, "object_repr"),
+    ("recompute requests", RecomputeRequest, "cause"),
+    ("recompute requests", RecomputeRequest, "subject"),
+)
 
 
 class ErasureRefused(ValueError):
@@ -65,6 +77,7 @@ def erase_student(student: Student, *, by: User | None, by_name: str, now: datet
         removed["door taps"] = ids.door_taps().delete()[0]
         removed["BLE reports"] = ids.ble_reports().delete()[0]
         removed["rejected messages"] = ids.rejected_messages().delete()[0]
+        removed["quarantined messages"] = ids.quarantined_messages().delete()[0]
         removed["phones"] = Phone.objects.filter(student=student).delete()[0]
         removed["card history"] = CardHistory.objects.filter(student=student).delete()[0]
         removed["cards"] = Card.objects.filter(student=student).delete()[0]
@@ -80,11 +93,13 @@ def erase_student(student: Student, *, by: User | None, by_name: str, now: datet
         flagged = ProxyFlag.objects.filter(pk__in=list(others.values_list("pk", flat=True)))
         if count := _scrub(flagged, pattern, erased.pseudonym):
             erased.scrubbed["other students' flags"] = count
-        # The admin's history names the rows staff edited ("Ada Okafor (S1001)").
-        history = mentioning(LogEntry.objects.all(), "object_repr", words)
-        logged = LogEntry.objects.filter(pk__in=list(history.values_list("pk", flat=True)))
-        if count := _scrub(logged, pattern, erased.pseudonym):
-            erased.scrubbed["admin history"] = count
+        # Rows that name the student in their text without a relation to the row: the
+        # admin's history ("Ada Okafor (S1001)"), recompute requests ("card ... reassigned").
+        for label, model, field_name in UNLINKED_TEXT:
+            found = mentioning(model._default_manager.all(), field_name, words)
+            rows = model._default_manager.filter(pk__in=list(found.values_list("pk", flat=True)))
+            if count := _scrub(rows, pattern, erased.pseudonym):
+                erased.scrubbed[label] = erased.scrubbed.get(label, 0) + count
         # The live pages know students by number: take the old one out of any room now.
         live.publish_on_commit([live.LiveMove(student.number, None, None, now)], {})
         _pseudonymise(student, erased.pseudonym)

@@ -26,7 +26,14 @@ from django.db.models.functions import Cast
 
 from attendance.models import PrivacyAction, PrivacyActionKind, Student
 from beacons.models import Phone
-from devices.models import Card, EventType, RawEvent, RejectedMessage, SenderKind
+from devices.models import (
+    Card,
+    EventType,
+    QuarantinedMessage,
+    RawEvent,
+    RejectedMessage,
+    SenderKind,
+)
 
 # Reverse relations are followed this many steps from the student (a record, then its
 # revisions and audit entries; a card, then its history).
@@ -104,6 +111,21 @@ class Identifiers:
             match |= Q(payload__icontains=uid)
         return RejectedMessage.objects.filter(match)
 
+    def quarantined_messages(self) -> QuerySet[QuarantinedMessage]:
+        """Messages the server failed on that came from the student's phone or name their
+        card. Payloads are kept as bytes, so they are searched here rather than in SQL (the
+        quarantine holds a handful of rows, not millions)."""
+        words = [w.encode() for w in (*self.card_uids, *self.phone_ids)]
+        if not words:
+            return QuarantinedMessage.objects.none()
+        held = QuarantinedMessage.objects.values_list("pk", "topic", "payload")
+        ids = [
+            pk
+            for pk, topic, payload in held.iterator()
+            if any(w.lower() in (topic.encode() + b" " + bytes(payload)).lower() for w in words)
+        ]
+        return QuarantinedMessage.objects.filter(pk__in=ids)
+
 
 def mentioning(queryset: QuerySet, field: str, words: list[str]) -> QuerySet:
     """Rows whose `field` (text or JSON) contains any of `words`, ignoring case."""
@@ -139,6 +161,7 @@ def export_sections(student: Student, now: datetime) -> Iterator[tuple[str, Any]
     yield "evidence/door_taps.json", _plain(ids.door_taps().order_by("ts", "pk"))
     yield "evidence/ble_reports.json", _plain(ids.ble_reports().order_by("ts", "pk"))
     yield "evidence/rejected_messages.json", _plain(ids.rejected_messages().order_by("pk"))
+    yield "evidence/quarantined_messages.json", _plain(ids.quarantined_messages().order_by("pk"))
 
 
 README = """\
@@ -149,7 +172,8 @@ related/*.json    every row that refers to the student: enrolments, visits, atte
                   records and their revisions, audit entries, flags, cards, phones...
                   one file per kind of row ("model"), each row with its fields
 evidence/*.json   what the door readers and the phone app sent: card taps, BLE scan
-                  reports, and messages refused as malformed
+                  reports, messages refused as malformed, and messages kept in
+                  quarantine because the server failed on them
 
 Times are UTC (ISO 8601). Passwords and credential hashes are never exported.
 """
@@ -188,9 +212,15 @@ def export_file_name(student: Student, now: datetime) -> str:
 def _plain(queryset: QuerySet) -> list[dict[str, Any]]:
     rows = []
     for item in serializers.serialize("python", queryset):
-        fields = {k: v for k, v in item["fields"].items() if k not in SECRET_FIELDS}
+        fields = {k: _readable(v) for k, v in item["fields"].items() if k not in SECRET_FIELDS}
         rows.append({"model": item["model"], "pk": item["pk"], **fields})
     return rows
+
+
+def _readable(value: Any) -> Any:
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    return value
 
 
 def _login(student: Student) -> dict[str, Any] | None:

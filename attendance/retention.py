@@ -6,8 +6,8 @@ slice at a time by the ingest's periodic tick (RETENTION_* settings; 0 keeps for
 
 Never removed, whatever its age: a BLE report from the local day of a session that is
 not final yet (not finalised, or with a record still open), because recomputing that
-session's records may read it; and a message quarantined because the server failed on it
-(it waits to be re-run once the bug is fixed).
+session's records may read it. (Messages the server failed on are kept apart, in
+quarantine, and are not touched here.)
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ CHECK_EVERY_S = 60.0
 # Past this many protected days, only what is older than the first of them is purged:
 # fewer clauses, still never touching a protected day.
 MAX_PROTECTED_WINDOWS = 200
-QUARANTINE_REASON = "processing failed inside the server"
 
 _next_check = 0.0
 
@@ -94,9 +93,7 @@ def _expired_rejected(now: datetime) -> QuerySet[RejectedMessage] | None:
     days = settings.RETENTION_REJECTED_DAYS
     if not days:
         return None
-    return RejectedMessage.objects.filter(received_at__lt=now - timedelta(days=days)).exclude(
-        reason__startswith=QUARANTINE_REASON
-    )
+    return RejectedMessage.objects.filter(received_at__lt=now - timedelta(days=days))
 
 
 def protected_windows(before: datetime) -> list[tuple[datetime, datetime]]:

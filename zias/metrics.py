@@ -47,7 +47,7 @@ if MULTIPROCESS:
 INGEST_MESSAGES = Counter(
     "zias_ingest_messages",
     "MQTT or HTTP messages the ingest handled: accepted (stored, duplicate or partly "
-    "refused) or rejected whole.",
+    "refused), rejected whole, or quarantined (the server failed on it; kept to re-run).",
     ["transport", "outcome"],
 )
 INGEST_EVENTS = Counter(
@@ -95,7 +95,6 @@ LIVE_MESSAGES = Counter(
 # Rejection reasons are sentences naming the sender or the value; a label must come from a
 # short fixed list, so each reason is sorted into a kind by its wording (first match wins).
 REASON_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("server_error", re.compile(r"inside the server")),
     ("unknown_sender", re.compile(r"^unknown (device|phone)")),
     ("sender_disabled", re.compile(r"is disabled|is not active")),
     ("bad_topic", re.compile(r"^topic |sender id")),
@@ -124,7 +123,14 @@ def observe_batch(
         BATCH_MESSAGES.observe(len(messages))
     # A message is refused whole at most once; the rest of the refusals are single events.
     whole = min(sum(r.whole_message for r in outcome.rejections), len(messages))
-    _count(INGEST_MESSAGES, transport, accepted=len(messages) - whole, rejected=whole)
+    quarantined = min(outcome.quarantined, len(messages) - whole)
+    _count(
+        INGEST_MESSAGES,
+        transport,
+        accepted=len(messages) - whole - quarantined,
+        rejected=whole,
+        quarantined=quarantined,
+    )
     _count(
         INGEST_EVENTS,
         transport,

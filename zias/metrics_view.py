@@ -89,6 +89,7 @@ class DatabaseFigures(Collector):
 
 def _figures(now: datetime) -> Iterator[Metric]:
     from attendance.models import ClassSession, RejudgeRequest
+    from attendance.services import recompute_backlog
     from devices.models import IngestWorker, Reader
 
     readers = GaugeMetricFamily(
@@ -125,12 +126,22 @@ def _figures(now: datetime) -> Iterator[Metric]:
 
     backlog = GaugeMetricFamily(
         "zias_recompute_backlog",
-        "Work waiting for the ingest's passes: door taps to judge again (re-judge requests) "
-        "and ended sessions not yet finalised.",
+        "Work waiting for the ingest's passes: door taps to judge again (re-judge requests), "
+        "staff changes' recompute requests and the scope items they have left, and ended "
+        "sessions not yet finalised.",
         labels=["kind"],
     )
+    requests, items_left, oldest = recompute_backlog()
     backlog.add_metric(["rejudge_requests"], RejudgeRequest.objects.count())
+    backlog.add_metric(["recompute_requests"], requests)
+    backlog.add_metric(["recompute_items"], items_left)
     backlog.add_metric(
         ["sessions_to_finalise"], ClassSession.objects.ended_unfinalised(now).count()
     )
     yield backlog
+    oldest_age = GaugeMetricFamily(
+        "zias_recompute_oldest_age_seconds",
+        "How long the oldest unfinished recompute request has waited (0 when none).",
+    )
+    oldest_age.add_metric([], (now - oldest).total_seconds() if oldest else 0.0)
+    yield oldest_age

@@ -7,7 +7,7 @@ import pytest
 
 from attendance import retention, services
 from attendance.models import AttendanceRecord, ClassSession
-from devices.models import RawEvent, RejectedMessage
+from devices.models import QuarantinedMessage, RawEvent, RejectedMessage
 from tests.factories import make_course, make_raw_event, make_room, make_session, make_student
 
 pytestmark = pytest.mark.django_db
@@ -77,14 +77,15 @@ def test_a_cancelled_session_protects_nothing():
     assert not RawEvent.objects.filter(pk=report.pk).exists()
 
 
-def test_rejected_messages_past_their_retention_go_but_the_quarantine_stays():
+def test_rejected_messages_past_their_retention_go_and_the_quarantine_is_not_touched():
     old = rejected(NOW - timedelta(days=31))
     young = rejected(NOW - timedelta(days=29))
-    quarantined = rejected(
-        NOW - timedelta(days=400), "processing failed inside the server; kept for inspection"
+    held = QuarantinedMessage.objects.create(
+        topic="zias/x", payload=b"{}", received_at=NOW - timedelta(days=400), error="bug"
     )
     assert retention.purge_expired_slice(NOW).rejected == 1
-    assert left([old, young, quarantined]) == {young.pk, quarantined.pk}
+    assert left([old, young]) == {young.pk}
+    assert QuarantinedMessage.objects.filter(pk=held.pk).exists()
 
 
 def test_purging_goes_a_slice_at_a_time(settings):

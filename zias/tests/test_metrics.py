@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from attendance.models import RejudgeRequest
+from attendance.models import RecomputeRequest, RejudgeRequest
 from devices.credentials import mosquitto_hash
 from devices.models import IngestWorker, Reader
 from devices.mqtt.client import MqttClient
@@ -155,6 +155,7 @@ def test_database_figures_are_read_at_the_scrape(door):
         oldest_pending_at=now - timedelta(seconds=42),
     )
     RejudgeRequest.objects.create(reader="door-1", lo=now, hi=now)
+    RecomputeRequest.objects.create(subject="course:X", cause="t", scope={}, total=5, position=2)
     text = scrape()
     assert value(text, "zias_database_up") == 1
     assert value(text, "zias_readers", online="true") == 1
@@ -162,6 +163,9 @@ def test_database_figures_are_read_at_the_scrape(door):
     assert 42 <= value(text, "zias_ingest_lag_seconds", worker="w-1") < 60
     assert value(text, "zias_ingest_pending_messages", worker="w-1") == 3
     assert value(text, "zias_recompute_backlog", kind="rejudge_requests") == 1
+    assert value(text, "zias_recompute_backlog", kind="recompute_requests") == 1
+    assert value(text, "zias_recompute_backlog", kind="recompute_items") == 3
+    assert value(text, "zias_recompute_oldest_age_seconds") >= 0
 
 
 @pytest.mark.asyncio
@@ -184,7 +188,6 @@ async def test_websocket_gauge_and_live_messages_follow_the_consumer_hooks():
         ("payload is 70000 bytes; the limit is 65536", "oversized"),
         ("payload is not JSON (Expecting value)", "not_json"),
         ("topic 'x/y' is not one the contract defines", "bad_topic"),
-        ("processing failed inside the server; kept for inspection", "server_error"),
         ("uid must be 4, 7 or 10 bytes of hex, got 'zz'", "contract"),
     ],
 )
@@ -249,3 +252,20 @@ def test_the_compose_metrics_file_shares_one_directory_between_web_and_ingest():
         assert "metrics-dir" in services[name]["depends_on"]
     assert f"zias-metrics:{directory}" in services["metrics-dir"]["volumes"]
     assert directory in " ".join(services["metrics-dir"]["command"])
+
+
+def test_a_quarantined_message_is_counted_apart_from_accepted_and_rejected():
+    from devices.mqtt.pipeline import BatchOutcome, IncomingMessage
+
+    label = {"transport": "http"}
+    before = {o: metrics.INGEST_MESSAGES.labels(outcome=o, **label)._value.get() for o in
+              ("accepted", "quarantined")}  # fmt: skip
+    message = IncomingMessage("zias/devices/door-1/events", b"{}")
+    metrics.observe_batch([message], BatchOutcome(quarantined=1), 0.0, transport="http")
+    assert metrics.INGEST_MESSAGES.labels(outcome="quarantined", **label)._value.get() == (
+        before["quarantined"] + 1
+    )
+    assert (
+        metrics.INGEST_MESSAGES.labels(outcome="accepted", **label)._value.get()
+        == (before["accepted"])
+    )
