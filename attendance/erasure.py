@@ -37,7 +37,7 @@ from attendance.models import (
 )
 from attendance.personal_data import Identifiers, mentioning, related_models
 from beacons.models import Phone
-from devices.models import Card, CardHistory
+from devices.models import Card, CardHistory, CardOwnership
 
 # Rows of these models are deleted outright: they are the student's identifiers.
 DELETED_MODELS: tuple[type[models.Model], ...] = (Phone, CardHistory, Card)
@@ -80,7 +80,7 @@ def erase_student(student: Student, *, by: User | None, by_name: str, now: datet
         removed["quarantined messages"] = ids.quarantined_messages().delete()[0]
         removed["phones"] = Phone.objects.filter(student=student).delete()[0]
         removed["card history"] = CardHistory.objects.filter(student=student).delete()[0]
-        removed["cards"] = Card.objects.filter(student=student).delete()[0]
+        removed["cards"] = _delete_own_cards(student)
         pattern = _pattern(words)
         for related in related_models():
             if related.model in DELETED_MODELS:
@@ -88,6 +88,8 @@ def erase_student(student: Student, *, by: User | None, by_name: str, now: datet
             count = _scrub(related.rows(student.pk), pattern, erased.pseudonym)
             if count:
                 erased.scrubbed[related.label] = count
+            if files := _delete_files(related.rows(student.pk)):
+                removed[f"files of {related.label}"] = files
         # Other students' flags can name this one's card or phone in their evidence.
         others = mentioning(ProxyFlag.objects.exclude(student=student), "evidence", words)
         flagged = ProxyFlag.objects.filter(pk__in=list(others.values_list("pk", flat=True)))
@@ -112,6 +114,29 @@ def erase_student(student: Student, *, by: User | None, by_name: str, now: datet
             detail={"removed": erased.removed, "scrubbed": erased.scrubbed},
         )
     return erased
+
+
+def _delete_files(rows: models.QuerySet) -> int:
+    """Uploaded files (an excuse's document) go with the erasure; the field is emptied."""
+    fields = [f for f in rows.model._meta.concrete_fields if isinstance(f, models.FileField)]
+    deleted = 0
+    for row in rows if fields else ():
+        for f in fields:
+            stored = getattr(row, f.attname)
+            if stored:
+                stored.delete(save=False)
+                rows.model._default_manager.filter(pk=row.pk).update(**{f.attname: ""})
+                deleted += 1
+    return deleted
+
+
+def _delete_own_cards(student: Student) -> int:
+    """Delete the student's cards, except one that someone else owned before: its
+    ownership history decides whose taps those were, so it stays (the student's own
+    ownership of it is scrubbed with the other related rows)."""
+    cards = Card.objects.filter(student=student)
+    shared = CardOwnership.objects.filter(card__in=cards).exclude(student=student)
+    return cards.exclude(pk__in=shared.values("card_id")).delete()[0]
 
 
 def personal_words(student: Student) -> list[str]:

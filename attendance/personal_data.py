@@ -21,13 +21,14 @@ from django.contrib.auth.models import User
 from django.core import serializers
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import FileField, Q, QuerySet
 from django.db.models.functions import Cast
 
 from attendance.models import PrivacyAction, PrivacyActionKind, Student
 from beacons.models import Phone
 from devices.models import (
     Card,
+    CardOwnership,
     EventType,
     QuarantinedMessage,
     RawEvent,
@@ -84,23 +85,38 @@ def related_models(root: type[models.Model] = Student) -> list[Related]:
     return [Related(model, tuple(lookups)) for model, lookups in found.items()]
 
 
+Owned = tuple[str, datetime, datetime | None]  # (card uid, since, until)
+
+
 @dataclass(frozen=True)
 class Identifiers:
     """What names the student in evidence that has no foreign key to them."""
 
     card_uids: tuple[str, ...]
     phone_ids: tuple[str, ...]
+    # When each card was theirs: a tap is whoever owned the card at that moment.
+    owned: tuple[Owned, ...] = ()
 
     @classmethod
     def of(cls, student: Student) -> Identifiers:
-        uids = Card.objects.filter(student=student).values_list("uid", flat=True)
+        owned = tuple(
+            CardOwnership.objects.filter(student=student)
+            .order_by("since")
+            .values_list("card__uid", "since", "until")
+        )
+        uids = {uid for uid, _, _ in owned}
+        uids |= set(Card.objects.filter(student=student).values_list("uid", flat=True))
         phones = Phone.objects.filter(student=student).values_list("phone_id", flat=True)
-        return cls(tuple(sorted(uids)), tuple(sorted(phones)))
+        return cls(tuple(sorted(uids)), tuple(sorted(phones)), owned)
 
     def door_taps(self) -> QuerySet[RawEvent]:
-        return RawEvent.objects.filter(
-            sender_kind=SenderKind.DEVICE, type=EventType.RFID, uid__in=self.card_uids
-        )
+        taps = RawEvent.objects.filter(sender_kind=SenderKind.DEVICE, type=EventType.RFID)
+        if not self.owned:  # a card from before ownership was recorded
+            return taps.filter(uid__in=self.card_uids)
+        match = Q()
+        for uid, since, until in self.owned:
+            match |= Q(uid=uid, ts__gte=since, **({"ts__lt": until} if until else {}))
+        return taps.filter(match)
 
     def ble_reports(self) -> QuerySet[RawEvent]:
         return RawEvent.objects.filter(sender_kind=SenderKind.PHONE, sender__in=self.phone_ids)
@@ -175,6 +191,8 @@ evidence/*.json   what the door readers and the phone app sent: card taps, BLE s
                   reports, messages refused as malformed, and messages kept in
                   quarantine because the server failed on them
 
+files/             documents uploaded with their excuses, if any
+
 Times are UTC (ISO 8601). Passwords and credential hashes are never exported.
 """
 
@@ -188,7 +206,25 @@ def export_zip(student: Student, now: datetime) -> tuple[bytes, dict[str, int]]:
         for name, content in export_sections(student, now):
             counts[name] = len(content) if isinstance(content, list) else 1
             archive.writestr(name, json.dumps(content, cls=DjangoJSONEncoder, indent=2))
+        for name, data in uploaded_files(student):
+            archive.writestr(f"files/{name}", data)
+            counts["files"] = counts.get("files", 0) + 1
     return buffer.getvalue(), counts
+
+
+def uploaded_files(student: Student) -> Iterator[tuple[str, bytes]]:
+    """(name in the archive, content) of every file a related row holds (excuse documents)."""
+    for related in related_models():
+        fields = [f for f in related.model._meta.concrete_fields if isinstance(f, FileField)]
+        for row in related.rows(student.pk) if fields else ():
+            for f in fields:
+                stored = getattr(row, f.attname)
+                if stored:
+                    with stored.open("rb") as handle:
+                        yield (
+                            f"{related.label}/{row.pk}/{stored.name.rsplit('/', 1)[-1]}",
+                            (handle.read()),
+                        )
 
 
 def export_student(student: Student, *, by: User | None, by_name: str, now: datetime) -> bytes:

@@ -10,6 +10,7 @@ import pytest
 from django.apps import apps
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import models
 from django.test import Client
@@ -19,6 +20,7 @@ from attendance import live, services
 from attendance.api.reports import course_summaries
 from attendance.engine.days import day_bounds, local_day
 from attendance.erasure import ErasureRefused, erase_student
+from attendance.excuse_models import Excuse
 from attendance.models import (
     AttendanceRecord,
     AuditEntry,
@@ -48,10 +50,11 @@ WORDS = [*ZEPHYRINE.values(), CARD, PHONE, LOGIN]
 
 
 @pytest.fixture
-def school(settings):
+def school(settings, tmp_path):
     """Zephyrine and Bob in one course, a session yesterday, their taps and
     Zephyrine's BLE reports through the real pipeline, and the session finalised."""
     prefix = settings.MQTT_TOPIC_PREFIX
+    settings.MEDIA_ROOT = str(tmp_path / "media")
     now = timezone.now()
     room = make_room("B-204")
     make_reader(room, "door-1")
@@ -105,6 +108,11 @@ def school(settings):
         object_repr=str(zephyrine),
         action_flag=CHANGE,
         change_message="[]",
+    )
+    Excuse.objects.create(
+        student=zephyrine,
+        reason="Zephyrine had a fever",
+        document=SimpleUploadedFile("note.pdf", b"%PDF Quillfeather, medical note"),
     )
     QuarantinedMessage.objects.create(
         topic=f"{prefix}/phones/{PHONE}/ble", payload=b'{"id": "r-q"}', received_at=now, error="bug"
@@ -168,6 +176,8 @@ def test_the_relations_are_found_by_introspection():
         "devices.Card",
         "devices.CardHistory",
         "beacons.Phone",
+        "attendance.Excuse",
+        "devices.CardOwnership",
     }
     assert expected <= labels
     history = next(r for r in related_models() if r.label == "devices.CardHistory")
@@ -196,6 +206,8 @@ def test_the_export_holds_every_related_row_and_the_evidence_but_no_secrets(scho
     assert len(json.loads(content["evidence/rejected_messages.json"])) == 1
     assert len(json.loads(content["evidence/quarantined_messages.json"])) == 1
     assert not any("mqtt_password_hash" in text for text in content.values())
+    documents = [n for n in content if n.startswith("files/attendance.Excuse/")]
+    assert len(documents) == 1 and "medical note" in content[documents[0]]
 
 
 def test_erasure_leaves_no_personal_value_in_any_model_and_keeps_the_course_rates(
@@ -211,12 +223,16 @@ def test_erasure_leaves_no_personal_value_in_any_model_and_keeps_the_course_rate
     assert sorted((f["present"], f["late"]) for f in statuses) == [(0, 1), (1, 0)]
     assert rows_mentioning(WORDS), "the check must see the data before it is erased"
     bob_events = set(RawEvent.objects.filter(uid="0B0B0B0B").values_list("pk", flat=True))
+    document = Excuse.objects.get(student=zephyrine).document
+    assert document.storage.exists(document.name)
     with django_capture_on_commit_callbacks(execute=True):
         erased = erase_student(zephyrine, by=school["staff"], by_name="registrar", now=now)
     live.broadcaster().flush()
     assert "Z7781" not in live.room_state().members("B-204"), "the live page forgets her"
 
     assert rows_mentioning(WORDS) == []
+    assert not document.storage.exists(document.name), "the uploaded document goes too"
+    assert Excuse.objects.get(student=zephyrine).document.name == ""
     zephyrine.refresh_from_db()
     assert zephyrine.number == erased.pseudonym and not zephyrine.active
     assert not RawEvent.objects.filter(sender=PHONE).exists()
