@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from attendance.engine.days import day_bounds, local_day
+from attendance.days import day_bounds, local_day
 from attendance.models import AttendanceRecord, ClassSession
 from devices.models import EventType, RawEvent, RejectedMessage, SenderKind
 

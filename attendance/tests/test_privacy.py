@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from attendance import live, services
 from attendance.api.reports import course_summaries
-from attendance.engine.days import day_bounds, local_day
+from attendance.days import day_bounds, local_day
 from attendance.erasure import ErasureRefused, erase_student
 from attendance.excuse_models import Excuse
 from attendance.models import (
