@@ -26,6 +26,7 @@ from attendance.models import (
     TimetableSlot,
     Visit,
 )
+from attendance.privacy_admin import StudentPrivacyActions
 from attendance.timetable import regenerate_slot, regenerate_term
 from zias.csv_export import export_action
 
@@ -81,12 +82,13 @@ class EnrolmentInline(admin.TabularInline):
 
 
 @admin.register(Student)
-class StudentAdmin(admin.ModelAdmin):
+class StudentAdmin(StudentPrivacyActions, admin.ModelAdmin):
     list_display = ["number", "last_name", "first_name", "email", "user", "active"]
     list_filter = ["active", "courses"]
     search_fields = ["number", "first_name", "last_name", "email", "cards__uid"]
     autocomplete_fields = ["user"]
     inlines = (EnrolmentInline,)
+    actions = ["export_personal_data", "erase_personal_data"]
 
 
 @admin.register(Course)

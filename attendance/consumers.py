@@ -22,6 +22,7 @@ from django.utils import timezone
 from attendance.api.access import is_staff, may_watch_room, teacher_watch_ends_at
 from attendance.livepage import page_state
 from attendance.models import Room, Student
+from zias import metrics
 
 # Close codes the page understands: it stops retrying on these.
 CLOSE_FORBIDDEN = 4403
@@ -51,6 +52,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.room = room
         await self.channel_layer.group_add(room_group(room.code), self.channel_name)
         await self.accept()
+        metrics.websocket_opened()
         if not is_staff(user):
             self.watch_expiry = asyncio.create_task(self._close_when_the_watch_ends())
         await self.send_snapshot()
@@ -59,7 +61,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if self.watch_expiry is not None:
             self.watch_expiry.cancel()
         if hasattr(self, "room"):
+            metrics.websocket_closed()
             await self.channel_layer.group_discard(room_group(self.room.code), self.channel_name)
+
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        metrics.live_message_sent(content)
+        await super().send_json(content, close)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # The page may ask for a fresh snapshot (after it wakes from sleep, say); the watch

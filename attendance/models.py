@@ -534,5 +534,34 @@ class RecomputeRequest(models.Model):
         return f"{self.cause} ({self.position}/{self.total})"
 
 
+class PrivacyActionKind(models.TextChoices):
+    EXPORT = "export", "Personal data exported"
+    ERASE = "erase", "Personal data erased"
+
+
+class PrivacyAction(models.Model):
+    """Who exported or erased a student's personal data, and when. It names the student
+    only through the row (pseudonymised by an erasure), never by a copy of their details."""
+
+    kind = models.CharField(max_length=8, choices=PrivacyActionKind.choices)
+    student = models.ForeignKey(
+        Student, null=True, on_delete=models.SET_NULL, related_name="privacy_actions"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by_name = models.CharField(
+        max_length=150, help_text="Who did it (the login, or the shell user of a command)."
+    )
+    at = models.DateTimeField(default=timezone.now)
+    detail = models.JSONField(default=dict, help_text="What was exported or removed, counted.")
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.by_name} at {self.at:%Y-%m-%d %H:%M}"
+
+
 # Defined in their own module to keep this one readable; imported so Django registers them.
 from attendance.excuse_models import Excuse, ExcusedSession, ExcuseState  # noqa: E402, F401

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -32,6 +33,7 @@ from devices.models import Reader
 from devices.mqtt.committing import DatabaseAway, commit_batch
 from devices.mqtt.contract import is_sender_id
 from devices.mqtt.pipeline import IncomingMessage
+from zias import metrics
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ class AttendanceEventView(APIView):
             payload=request.body,
             origin=f"http:{device}",
         )
+        started = time.monotonic()
         try:
             outcome = commit_batch([message], settings.MQTT_TOPIC_PREFIX)
         except DatabaseAway:
@@ -169,6 +172,7 @@ class AttendanceEventView(APIView):
                 {"detail": "the database is unavailable; send again later"},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
+        metrics.observe_batch([message], outcome, started, transport="http")
         answers = [ack.body for ack in outcome.acks]
         if outcome.quarantined:
             # Our failure, not the reader's: the message is kept whole for staff to re-run.

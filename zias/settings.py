@@ -6,6 +6,7 @@ environment. A bad value stops start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -152,6 +153,29 @@ TRAVEL_OTHER_BUILDING_S = read_int(env, "TRAVEL_OTHER_BUILDING_S", 120, minimum=
 # A teacher may watch a room live from this many minutes before one of their sessions
 # there starts until this many after it ends (staff always).
 LIVE_ACCESS_MARGIN_MINUTES = read_int(env, "LIVE_ACCESS_MARGIN_MINUTES", 15, minimum=0)
+
+# Retention (attendance/retention.py): phones' raw BLE reports and rejected messages older
+# than this many days are deleted by the ingest's tick, a slice of rows at a time (0 keeps
+# them forever). Reports a session that is not final yet may need are kept regardless.
+RETENTION_BLE_REPORT_DAYS = read_int(env, "RETENTION_BLE_REPORT_DAYS", 90, minimum=0)
+RETENTION_REJECTED_DAYS = read_int(env, "RETENTION_REJECTED_DAYS", 30, minimum=0)
+RETENTION_SLICE_ROWS = read_int(env, "RETENTION_SLICE_ROWS", 1000, minimum=1)
+
+# /metrics: a Prometheus scraper sends `Authorization: Bearer <METRICS_TOKEN>`; staff logins
+# may read it too. Unset: staff only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise environ.ImproperlyConfigured("METRICS_TOKEN: use at least 16 random characters.")
+# prometheus_client reads this itself (zias/metrics.py); it is checked here so a wrong path
+# stops start-up instead of losing the counts.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client turns its multiprocess mode on when the variable merely exists.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+elif not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise environ.ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR: {PROMETHEUS_MULTIPROC_DIR!r} is not a directory."
+    )
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from zias.health import health
+from zias.metrics_view import metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("health", health, name="health"),
     path("health/", health),
+    path("metrics", metrics, name="metrics"),
+    path("metrics/", metrics),
     path("api/", include("zias.api_urls")),
     path("", include("attendance.urls")),
 ]

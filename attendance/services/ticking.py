@@ -15,6 +15,7 @@ from attendance.engine.publishing import publish_changes
 from attendance.engine.records import recompute_records
 from attendance.engine.reference import prune_changes
 from attendance.engine.tick import close_due_visits, finalise_ended_sessions
+from attendance.retention import purge_expired_when_due
 from attendance.services.ble import apply_phone_reports
 
 
@@ -34,6 +35,7 @@ def periodic_tick(now: datetime | None = None) -> None:
         with transaction.atomic():
             publish_changes([], finalised.changes)
     prune_changes()
+    purge_expired_when_due(now)
 
 
 def settle_door_taps(now: datetime | None = None) -> bool:

@@ -31,6 +31,7 @@ from devices.mqtt.client import BrokerUnavailable, Inbound, MqttClient, MqttErro
 from devices.mqtt.committing import DatabaseAway, commit_batch, is_lock_conflict
 from devices.mqtt.pipeline import BatchOutcome
 from devices.mqtt.readers import mark_silent_readers_offline
+from zias import metrics
 
 log = logging.getLogger("devices.ingest")
 
@@ -149,6 +150,7 @@ class IngestLoop:
         return batch
 
     def process(self, batch: list[Inbound]) -> None:
+        started = time.monotonic()  # for zias_ingest_batch_seconds
         outcome = self._commit_with_retry(batch)
         if outcome is None:
             return  # stopping while the database is away: leave it unacknowledged
@@ -166,6 +168,7 @@ class IngestLoop:
         self.totals["duplicates"] += outcome.duplicates
         self.totals["rejected"] += len(outcome.rejections)
         self.totals["quarantined"] += outcome.quarantined
+        metrics.observe_batch(batch, outcome, started)
         if self.on_committed:
             self.on_committed(batch, outcome, committed_at)
 
