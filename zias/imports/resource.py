@@ -1,0 +1,325 @@
+"""An import resource: rows of a spreadsheet through the provisioning API's serializer.
+
+One definition per resource serves the admin's import page (django-import-export drives
+the upload, the preview and the confirmation, and calls `import_data`) and the
+`import_data` command. The columns are the serializer's fields, so an export of the API is
+an import file; each row is validated by that serializer, exactly as a POST or PATCH would
+be, and saved through the same code the API saves with (a resource overrides `save` where
+the API view adds rules, as cards do). Rows are matched by natural key: a row whose key
+exists updates that object (only the columns the file has), a row whose values are all
+there already is left alone (and counted unchanged), and any other row creates.
+
+Each row runs in a savepoint: a bad row leaves nothing behind and the next row goes on.
+The whole import is one transaction that django-import-export rolls back for a dry run,
+and for `--atomic` when any row was bad.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError, models, transaction
+from import_export import resources
+from import_export.fields import Field
+from import_export.results import Result, RowResult
+from rest_framework import serializers
+from rest_framework.exceptions import APIException
+from rest_framework.relations import ManyRelatedField
+
+from zias.imports.sheets import cell_text, column_names
+
+PROGRESS_EVERY = 500  # rows between progress reports on long imports
+OMIT = object()  # a blank cell for a field that has neither null nor blank: not given
+
+
+class RowInvalid(Exception):
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def api_errors(detail: Any, whole_row: str) -> dict[str, list[str]]:
+    """DRF's error detail as {column: [message]}; errors about the row as a whole are
+    filed under `whole_row` (the key columns)."""
+    if not isinstance(detail, dict):
+        detail = {NON_FIELD_ERRORS: detail}
+    errors: dict[str, list[str]] = {}
+    for field, messages in detail.items():
+        column = whole_row if field in (NON_FIELD_ERRORS, "non_field_errors") else field
+        errors.setdefault(column, []).extend(_flatten(messages))
+    return errors
+
+
+def _flatten(messages: Any) -> list[str]:
+    if isinstance(messages, dict):
+        return [m for value in messages.values() for m in _flatten(value)]
+    if isinstance(messages, list | tuple):
+        return [m for value in messages for m in _flatten(value)]
+    return [str(messages)]
+
+
+class SheetResult(Result):
+    def counts(self) -> dict[str, int]:
+        """What the command prints last: created, updated, unchanged, errors."""
+        t = self.totals
+        return {
+            "created": t[RowResult.IMPORT_TYPE_NEW],
+            "updated": t[RowResult.IMPORT_TYPE_UPDATE],
+            "unchanged": t[RowResult.IMPORT_TYPE_SKIP],
+            "errors": t[RowResult.IMPORT_TYPE_INVALID] + t[RowResult.IMPORT_TYPE_ERROR],
+        }
+
+    def error_lines(self) -> list[str]:
+        """Every problem as `row N: column: message`, in row order."""
+        lines = []
+        for invalid in self.invalid_rows:
+            for column, messages in invalid.error_dict.items():
+                lines += [f"row {invalid.number}: {column}: {m}" for m in messages]
+        for number, errors in self.row_errors():
+            lines += [f"row {number}: -: unexpected error ({e.error!r})" for e in errors]
+        lines += [f"file: -: {e.error}" for e in self.base_errors]
+        return sorted(lines, key=lambda line: _row_number(line))
+
+
+def _row_number(line: str) -> int:
+    head = line.split(":", 1)[0]
+    return int(head[4:]) if head.startswith("row ") else 0
+
+
+class SerializerResource(resources.Resource):
+    """Subclasses name the serializer, the natural key columns and the model lookups they
+    stand for, e.g. `key = {"course": "course", "student": "student"}` for enrolments
+    (the serializer's field parses each key cell: a code becomes the course it names)."""
+
+    serializer_class: ClassVar[type[serializers.ModelSerializer]]
+    key: ClassVar[dict[str, str]]  # key column -> model lookup
+    extra_columns: ClassVar[tuple[str, ...]] = ()  # columns handled beside the serializer
+    help_text: ClassVar[str] = ""
+
+    class Meta:
+        use_transactions = True
+        skip_diff = True  # the preview's values come from import_row, not DIE's Diff
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.api_fields = self.serializer_class().fields
+        self.writable = [n for n, f in self.api_fields.items() if not f.read_only]
+        self.columns = [*self.writable, *self.extra_columns]
+        self.known = {*self.api_fields, *self.extra_columns}
+        self.fields = {c: Field(attribute=c, column_name=c) for c in self.columns}
+        self._seen_keys: dict[tuple[Any, ...], int] = {}
+
+    @classmethod
+    def get_result_class(cls) -> type[SheetResult]:
+        return SheetResult
+
+    @classmethod
+    def get_display_name(cls) -> str:
+        return cls.__name__.removesuffix("Resource")
+
+    def get_diff_headers(self) -> list[str]:
+        return list(self.columns)
+
+    def get_user_visible_fields(self) -> list[Field]:
+        return list(self.fields.values())
+
+    # The import of a whole sheet ------------------------------------------------------
+
+    def import_data_inner(
+        self,
+        dataset: Any,
+        dry_run: bool,
+        raise_errors: bool,
+        using_transactions: bool,
+        collect_failed_rows: bool,
+        **kwargs: Any,
+    ) -> SheetResult:
+        """Rows numbered as the spreadsheet shows them (the header is row 1). A column the
+        resource does not know refuses the file whole: its values would be lost."""
+        result = SheetResult()
+        result.diff_headers = self.get_diff_headers()
+        result.total_rows = len(dataset)
+        headers = column_names(dataset.headers)
+        problems = self.column_problems(headers)
+        if problems:
+            result.append_invalid_row(1, dict.fromkeys(self.columns, ""), problems)
+            result.totals[RowResult.IMPORT_TYPE_INVALID] += 1
+            return result
+        progress: Callable[[int, int], None] | None = kwargs.pop("progress", None)
+        for index, values in enumerate(dataset, start=1):
+            row = {h: cell_text(v) for h, v in zip(headers, values, strict=False) if h}
+            if not any(row.values()):
+                continue  # an empty line (XLSX keeps them)
+            number = index + 1
+            row_result = self.import_row(row, None, row_number=number, **kwargs)
+            result.increment_row_result_total(row_result)
+            if row_result.errors:
+                result.append_error_row(number, row, row_result.errors)
+                if raise_errors:
+                    raise row_result.errors[0].error
+            elif row_result.validation_error is not None:
+                shown = {c: row.get(c, "") for c in self.columns}
+                result.append_invalid_row(number, shown, row_result.validation_error)
+            result.append_row_result(row_result)
+            if progress is not None and index % PROGRESS_EVERY == 0:
+                progress(index, len(dataset))
+        return result
+
+    def column_problems(self, headers: list[str]) -> DjangoValidationError | None:
+        errors: dict[str, list[str]] = {}
+        expected = ", ".join(self.columns)
+        for column in headers:
+            if column and column not in self.known:
+                errors[column] = [f"unknown column (the columns are: {expected})"]
+        for column in self.key:
+            if column not in headers:
+                errors[column] = ["missing column: it is the natural key rows are matched by"]
+        seen: set[str] = set()
+        for column in headers:
+            if column in seen:
+                errors[column] = ["the column appears twice"]
+            seen.add(column)
+        return DjangoValidationError(errors) if errors else None
+
+    # One row ----------------------------------------------------------------------------
+
+    def import_row(self, row: dict[str, str], instance_loader: Any, **kwargs: Any) -> RowResult:
+        result = RowResult()
+        number = kwargs["row_number"]
+        try:
+            with transaction.atomic():
+                instance, new = self.apply_row(row, number, kwargs)
+        except RowInvalid as invalid:
+            result.import_type = RowResult.IMPORT_TYPE_INVALID
+            result.validation_error = DjangoValidationError(invalid.errors)
+            return result
+        except Exception as exc:  # a bug: the whole import is rolled back and shown
+            result.import_type = RowResult.IMPORT_TYPE_ERROR
+            result.errors.append(self.get_error_result_class()(exc, row=row, number=number))
+            return result
+        if instance is None:
+            result.import_type = RowResult.IMPORT_TYPE_SKIP
+        else:
+            result.import_type = RowResult.IMPORT_TYPE_NEW if new else RowResult.IMPORT_TYPE_UPDATE
+            result.add_instance_info(instance)
+            result.instance = instance
+        result.diff = [row.get(c, "") for c in self.columns]
+        return result
+
+    def apply_row(
+        self, row: dict[str, str], number: int, options: dict[str, Any]
+    ) -> tuple[models.Model | None, bool]:
+        """Validate and save one row; (None, False) when it changes nothing."""
+        data = self.row_data(row)
+        instance = self.existing(data, number)
+        serializer = self.serializer_class(
+            instance, data=data, partial=instance is not None, context={"import": True}
+        )
+        extras = {c: data[c] for c in self.extra_columns if c in data}
+        errors: dict[str, list[str]] = {}
+        try:
+            if not serializer.is_valid():
+                errors = api_errors(serializer.errors, self.whole_row)
+        except APIException as exc:  # a Conflict raised by a field's own check
+            errors = api_errors(exc.detail, self.whole_row)
+        errors.update(self.extra_errors(extras, number))
+        if errors:
+            raise RowInvalid(errors)
+        if instance is not None and not self.changes(serializer, extras):
+            return None, False
+        try:
+            with transaction.atomic():
+                saved = self.save(serializer, extras, options)
+        except (IntegrityError, DataError) as exc:
+            raise RowInvalid({self.whole_row: [_database_message(exc)]}) from None
+        return saved, instance is None
+
+    @property
+    def whole_row(self) -> str:
+        """The column errors about the row as a whole are reported under."""
+        return "+".join(self.key)
+
+    def row_data(self, row: dict[str, str]) -> dict[str, Any]:
+        """The row as the API would be sent it: lists split on spaces, blank cells as null
+        or "" where the field takes that, else left out (a default, or unchanged)."""
+        data: dict[str, Any] = {}
+        for column, text in row.items():
+            field = self.api_fields.get(column)
+            if column in self.extra_columns:
+                data[column] = text.replace(",", " ").split()
+            elif field is None or field.read_only:
+                continue  # an export's read-only column (issued_at, last_seen): ignored
+            elif isinstance(field, ManyRelatedField | serializers.ListField):
+                data[column] = text.replace(",", " ").split()
+            elif text:
+                data[column] = text
+            elif field.allow_null:
+                data[column] = None
+            elif getattr(field, "allow_blank", False):
+                data[column] = ""
+        return data
+
+    def existing(self, data: dict[str, Any], number: int) -> models.Model | None:
+        """The object this row's natural key names, or None; a key given twice in one file
+        is an error on the second row."""
+        lookup: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
+        for column, model_lookup in self.key.items():
+            value = data.get(column)
+            if value in (None, ""):
+                errors[column] = ["a value is needed: rows are matched by this column"]
+                continue
+            try:  # parsed only: the serializer runs the field's checks after the lookup
+                lookup[model_lookup] = self.api_fields[column].to_internal_value(value)
+            except serializers.ValidationError as exc:
+                errors[column] = _flatten(exc.detail)
+        if errors:
+            raise RowInvalid(errors)
+        seen_key = tuple(getattr(v, "pk", v) for v in lookup.values())
+        first = self._seen_keys.setdefault(seen_key, number)
+        if first != number:
+            column = next(iter(self.key))
+            raise RowInvalid({column: [f"the same key as row {first}: a key may appear once"]})
+        return self.find(lookup)
+
+    def find(self, lookup: dict[str, Any]) -> models.Model | None:
+        model = self.serializer_class.Meta.model
+        return model._default_manager.filter(**lookup).first()  # type: ignore[no-any-return]
+
+    def changes(self, serializer: Any, extras: dict[str, Any]) -> bool:
+        """Whether saving would change anything the row gives."""
+        instance = serializer.instance
+        for name, value in serializer.validated_data.items():
+            current = getattr(instance, name)
+            if isinstance(current, models.Manager):
+                if {o.pk for o in current.all()} != {o.pk for o in value}:
+                    return True
+            elif current != value:
+                return True
+        return self.extra_changes(instance, extras)
+
+    # What a resource with rules of its own overrides ----------------------------------
+
+    def save(self, serializer: Any, extras: dict[str, Any], options: dict[str, Any]) -> Any:
+        return serializer.save()
+
+    def extra_errors(self, extras: dict[str, Any], number: int) -> dict[str, list[str]]:
+        return {}
+
+    def extra_changes(self, instance: Any, extras: dict[str, Any]) -> bool:
+        return False
+
+
+def _database_message(exc: Exception) -> str:
+    args = getattr(exc, "args", ())
+    text = str(args[1]) if len(args) > 1 else str(exc)
+    return f"the database refused the row: {text}"
+
+
+def history_reason(options: dict[str, Any]) -> str:
+    """What a card's history says about a change an import made."""
+    name = options.get("file_name")
+    return f"import of {name}" if name else "import"
