@@ -31,8 +31,12 @@ class CourseResource(SerializerResource):
 
 
 class EnrolmentResource(SerializerResource):
+    """Enrolments by course and student. Saving one is a plain insert (no save hooks, and
+    the ingest reads enrolments afresh), so new ones go in a chunk at a time."""
+
     serializer_class = EnrolmentSerializer
     key = {"course": "course", "student": "student"}
+    create_in_bulk = True
 
 
 class TermResource(SerializerResource):

@@ -23,7 +23,9 @@ def record_card_change(card: Card, action: str, by: Any, reason: str) -> None:
     )
 
 
-@transaction.atomic
+# savepoint=False: one transaction of its own when called alone (the API), part of the
+# caller's otherwise (an import row, which has its savepoint already).
+@transaction.atomic(savepoint=False)
 def save_card(serializer: Any, *, by: Any, reason: str) -> Card:
     """Save a validated CardSerializer (create or update): a revoked card gets its
     revocation time, a reactivated one loses it, and each change goes into the history."""
@@ -46,12 +48,25 @@ def save_card(serializer: Any, *, by: Any, reason: str) -> Card:
     return card  # type: ignore[no-any-return]
 
 
-@transaction.atomic
-def give_card(uid: str, student: Student, *, by: Any, reason: str) -> Card:
+@transaction.atomic(savepoint=False)
+def give_card(
+    uid: str,
+    student: Student,
+    *,
+    by: Any,
+    reason: str,
+    known: dict[str, Card] | None = None,
+) -> Card:
     """The card with this (normalised) UID belongs to `student` from now on: issued if it
     is new, reassigned if someone else held it. Whether it is active is left as it was, so
-    a card staff revoked is not brought back by a spreadsheet that still lists it."""
-    card = Card.objects.select_for_update().filter(uid=uid).first()
+    a card staff revoked is not brought back by a spreadsheet that still lists it.
+
+    `known`: the cards by UID that the caller has read (and locked) for this, and that this
+    keeps up to date; without it the card is read here, under a lock."""
+    if known is None:
+        card = Card.objects.select_for_update().filter(uid=uid).first()
+    else:
+        card = known.get(uid)
     if card is None:
         card = Card.objects.create(uid=uid, student=student)
         record_card_change(card, CardAction.ISSUED, by, reason)
@@ -59,4 +74,6 @@ def give_card(uid: str, student: Student, *, by: Any, reason: str) -> Card:
         card.student = student
         card.save(update_fields=["student"])
         record_card_change(card, CardAction.REASSIGNED, by, reason)
+    if known is not None:
+        known[uid] = card
     return card

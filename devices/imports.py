@@ -7,6 +7,7 @@ save is an ordinary ORM save, so a running ingest hears of it through the refere
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from attendance.api.provisioning import StudentSerializer
@@ -14,6 +15,7 @@ from devices.api.serializers import CardSerializer, ReaderSerializer
 from devices.cards import give_card, save_card
 from devices.identifiers import InvalidUid, normalise_uid
 from devices.models import Card
+from zias.imports.lookups import split_list
 from zias.imports.resource import SerializerResource, history_reason
 
 
@@ -30,6 +32,17 @@ class StudentResource(SerializerResource):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._card_rows: dict[str, int] = {}  # uid -> the row that listed it first
+        self._cards: dict[str, Card] = {}  # the chunk's listed cards, read and locked
+
+    def read_existing(self, chunk: list[tuple[int, dict[str, str]]]) -> None:
+        super().read_existing(chunk)
+        uids = set()
+        for _, row in chunk:
+            for uid in split_list(row.get("cards", "")):
+                with contextlib.suppress(InvalidUid):
+                    uids.add(normalise_uid(uid))
+        cards = Card.objects.select_for_update().filter(uid__in=uids) if uids else []
+        self._cards = {card.uid: card for card in cards}
 
     def extra_errors(self, extras: dict[str, Any], number: int) -> dict[str, list[str]]:
         problems = []
@@ -47,14 +60,21 @@ class StudentResource(SerializerResource):
         return {"cards": problems} if problems else {}
 
     def extra_changes(self, instance: Any, extras: dict[str, Any]) -> bool:
-        uids = set(extras.get("cards", []))
-        held = Card.objects.filter(student=instance, uid__in=uids).count()
-        return held != len(uids)
+        return any(
+            uid not in self._cards or self._cards[uid].student_id != instance.pk
+            for uid in extras.get("cards", [])
+        )
 
     def save(self, serializer: Any, extras: dict[str, Any], options: dict[str, Any]) -> Any:
         student = serializer.save()
         for uid in extras.get("cards", []):
-            give_card(uid, student, by=options.get("user"), reason=history_reason(options))
+            give_card(
+                uid,
+                student,
+                by=options.get("user"),
+                reason=history_reason(options),
+                known=self._cards,
+            )
         return student
 
 

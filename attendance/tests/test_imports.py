@@ -211,3 +211,25 @@ def test_a_file_that_is_not_a_sheet_is_a_command_error(school: School, tmp_path:
     (tmp_path / "rooms.xlsx").write_bytes(b"not a zip")
     with pytest.raises(CommandError, match="cannot be read"):
         call_command("import_data", "rooms", str(tmp_path / "rooms.xlsx"))
+
+
+def test_a_row_the_database_refuses_is_reported_and_the_others_go_in(
+    school: School, tmp_path: Path
+) -> None:
+    """MySQL's unique index ignores case, which the serializer's checks leave to it: the
+    second spelling is refused, and the rest of its chunk is done again without it."""
+    from django.db import connection
+
+    if connection.vendor != "mysql":
+        pytest.skip("case-insensitive unique keys are MySQL's collation")
+    sheet = write_csv(
+        tmp_path, "rooms.csv", ["code", "name"], ["L-1", "Lab"], ["l-1", "lab"], ["L-2", "Hall"]
+    )
+    outcome = run_import("rooms", sheet)
+    assert len(outcome.errors) == 1
+    assert outcome.errors[0].startswith("row 3: code: the database refused the row: Duplicate")
+    assert outcome.last == "created=2 updated=0 unchanged=0 errors=1"
+    assert sorted(Room.objects.filter(code__in=["L-1", "L-2"]).values_list("name", flat=True)) == [
+        "Hall",
+        "Lab",
+    ]

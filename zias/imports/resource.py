@@ -9,9 +9,10 @@ the API view adds rules, as cards do). Rows are matched by natural key: a row wh
 exists updates that object (only the columns the file has), a row whose values are all
 there already is left alone (and counted unchanged), and any other row creates.
 
-Each row runs in a savepoint: a bad row leaves nothing behind and the next row goes on.
-The whole import is one transaction that django-import-export rolls back for a dry run,
-and for `--atomic` when any row was bad.
+A bad row writes nothing (it fails validation before any save, or the database refuses
+it and its savepoint is rolled back) and the next row goes on. The whole import is one
+transaction that django-import-export rolls back for a dry run, and for `--atomic` when
+any row was bad. What rows refer to is read in bulk (zias/imports/lookups.py).
 """
 
 from __future__ import annotations
@@ -28,11 +29,18 @@ from import_export.results import Result, RowResult
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
 from rest_framework.relations import ManyRelatedField
+from rest_framework.validators import UniqueTogetherValidator, UniqueValidator
 
+from zias.imports.lookups import ExistingObjects, RelatedObjects, plain, split_list
 from zias.imports.sheets import cell_text, column_names
 
-PROGRESS_EVERY = 500  # rows between progress reports on long imports
-OMIT = object()  # a blank cell for a field that has neither null nor blank: not given
+# Rows per savepoint. A row the database refuses (a constraint the serializer does not
+# check) undoes its chunk, which is then done again with a savepoint per row.
+CHUNK_ROWS = 200
+
+
+class RefusedByDatabase(Exception):
+    """A row's save broke a constraint while its chunk shared one savepoint."""
 
 
 class RowInvalid(Exception):
@@ -97,6 +105,9 @@ class SerializerResource(resources.Resource):
     serializer_class: ClassVar[type[serializers.ModelSerializer]]
     key: ClassVar[dict[str, str]]  # key column -> model lookup
     extra_columns: ClassVar[tuple[str, ...]] = ()  # columns handled beside the serializer
+    # New rows inserted together at the end of their chunk, for a model whose save is a
+    # plain insert (no many-to-many, no save hooks, no signal receivers).
+    create_in_bulk: ClassVar[bool] = False
     help_text: ClassVar[str] = ""
 
     class Meta:
@@ -111,6 +122,11 @@ class SerializerResource(resources.Resource):
         self.known = {*self.api_fields, *self.extra_columns}
         self.fields = {c: Field(attribute=c, column_name=c) for c in self.columns}
         self._seen_keys: dict[tuple[Any, ...], int] = {}
+        self.related = RelatedObjects()
+        self.existing_objects = ExistingObjects(self.serializer_class.Meta.model, self.key.values())
+        self._keys: dict[int, dict[str, Any] | RowInvalid] = {}
+        self._savepoint_per_row = False
+        self._to_create: list[models.Model] = []
 
     @classmethod
     def get_result_class(cls) -> type[SheetResult]:
@@ -149,24 +165,57 @@ class SerializerResource(resources.Resource):
             result.totals[RowResult.IMPORT_TYPE_INVALID] += 1
             return result
         progress: Callable[[int, int], None] | None = kwargs.pop("progress", None)
+        rows = []
         for index, values in enumerate(dataset, start=1):
             row = {h: cell_text(v) for h, v in zip(headers, values, strict=False) if h}
-            if not any(row.values()):
-                continue  # an empty line (XLSX keeps them)
-            number = index + 1
-            row_result = self.import_row(row, None, row_number=number, **kwargs)
-            result.increment_row_result_total(row_result)
-            if row_result.errors:
-                result.append_error_row(number, row, row_result.errors)
-                if raise_errors:
-                    raise row_result.errors[0].error
-            elif row_result.validation_error is not None:
-                shown = {c: row.get(c, "") for c in self.columns}
-                result.append_invalid_row(number, shown, row_result.validation_error)
-            result.append_row_result(row_result)
-            if progress is not None and index % PROGRESS_EVERY == 0:
-                progress(index, len(dataset))
+            if any(row.values()):  # XLSX keeps empty lines
+                rows.append((index + 1, row))
+        self.related.read(self.api_fields, [row for _, row in rows])
+        self.related.answer_from_here(self.api_fields)
+        for start in range(0, len(rows), CHUNK_ROWS):
+            for number, row, row_result in self.import_chunk(
+                rows[start : start + CHUNK_ROWS], kwargs
+            ):
+                result.increment_row_result_total(row_result)
+                if row_result.errors:
+                    result.append_error_row(number, row, row_result.errors)
+                    if raise_errors:
+                        raise row_result.errors[0].error
+                elif row_result.validation_error is not None:
+                    shown = {c: row.get(c, "") for c in self.columns}
+                    result.append_invalid_row(number, shown, row_result.validation_error)
+                result.append_row_result(row_result)
+            if progress is not None:
+                progress(min(start + CHUNK_ROWS, len(rows)), len(rows))
         return result
+
+    def import_chunk(
+        self, chunk: list[tuple[int, dict[str, str]]], options: dict[str, Any]
+    ) -> list[tuple[int, dict[str, str], RowResult]]:
+        """The chunk's rows in one savepoint; if the database refuses one, the chunk again
+        with a savepoint per row, so that only that row is reported and left out."""
+        try:
+            with transaction.atomic():
+                return self._import_rows(chunk, options)
+        except RefusedByDatabase:
+            self._savepoint_per_row = True
+            try:  # read again: the first try's changes to those objects were rolled back
+                return self._import_rows(chunk, options)
+            finally:
+                self._savepoint_per_row = False
+
+    def _import_rows(
+        self, chunk: list[tuple[int, dict[str, str]]], options: dict[str, Any]
+    ) -> list[tuple[int, dict[str, str], RowResult]]:
+        self.read_existing(chunk)
+        self._to_create = []
+        done = [(n, row, self.import_row(row, None, row_number=n, **options)) for n, row in chunk]
+        if self._to_create:
+            try:
+                self.serializer_class.Meta.model._default_manager.bulk_create(self._to_create)
+            except (IntegrityError, DataError) as exc:
+                raise RefusedByDatabase from exc
+        return done
 
     def column_problems(self, headers: list[str]) -> DjangoValidationError | None:
         errors: dict[str, list[str]] = {}
@@ -190,8 +239,9 @@ class SerializerResource(resources.Resource):
         result = RowResult()
         number = kwargs["row_number"]
         try:
-            with transaction.atomic():
-                instance, new = self.apply_row(row, number, kwargs)
+            instance, new = self.apply_row(row, number, kwargs)
+        except RefusedByDatabase:
+            raise
         except RowInvalid as invalid:
             result.import_type = RowResult.IMPORT_TYPE_INVALID
             result.validation_error = DjangoValidationError(invalid.errors)
@@ -218,6 +268,8 @@ class SerializerResource(resources.Resource):
         serializer = self.serializer_class(
             instance, data=data, partial=instance is not None, context={"import": True}
         )
+        self.related.answer_from_here(serializer.fields)
+        self.skip_key_uniqueness_checks(serializer)
         extras = {c: data[c] for c in self.extra_columns if c in data}
         errors: dict[str, list[str]] = {}
         try:
@@ -230,12 +282,34 @@ class SerializerResource(resources.Resource):
             raise RowInvalid(errors)
         if instance is not None and not self.changes(serializer, extras):
             return None, False
+        if instance is None and self.create_in_bulk and not self._savepoint_per_row:
+            new = self.serializer_class.Meta.model(**serializer.validated_data)
+            self._to_create.append(new)
+            return new, True
+        if not self._savepoint_per_row:
+            try:
+                return self.save(serializer, extras, options), instance is None
+            except (IntegrityError, DataError) as exc:
+                raise RefusedByDatabase from exc
         try:
             with transaction.atomic():
-                saved = self.save(serializer, extras, options)
+                return self.save(serializer, extras, options), instance is None
         except (IntegrityError, DataError) as exc:
             raise RowInvalid({self.whole_row: [_database_message(exc)]}) from None
-        return saved, instance is None
+
+    def skip_key_uniqueness_checks(self, serializer: Any) -> None:
+        """The serializer's checks that the natural key is not taken ask the database what
+        existing() has just read in this transaction: a row naming an existing key updates
+        it, and a key twice in one file is caught there. A concurrent insert of the same key
+        is still refused by the unique index (and reported for the row)."""
+        for column in self.key:
+            field = serializer.fields[column]
+            field.validators = [v for v in field.validators if not isinstance(v, UniqueValidator)]
+        serializer.validators = [
+            v
+            for v in serializer.validators
+            if not (isinstance(v, UniqueTogetherValidator) and set(v.fields) <= set(self.key))
+        ]
 
     @property
     def whole_row(self) -> str:
@@ -249,11 +323,11 @@ class SerializerResource(resources.Resource):
         for column, text in row.items():
             field = self.api_fields.get(column)
             if column in self.extra_columns:
-                data[column] = text.replace(",", " ").split()
+                data[column] = split_list(text)
             elif field is None or field.read_only:
                 continue  # an export's read-only column (issued_at, last_seen): ignored
             elif isinstance(field, ManyRelatedField | serializers.ListField):
-                data[column] = text.replace(",", " ").split()
+                data[column] = split_list(text)
             elif text:
                 data[column] = text
             elif field.allow_null:
@@ -262,9 +336,18 @@ class SerializerResource(resources.Resource):
                 data[column] = ""
         return data
 
-    def existing(self, data: dict[str, Any], number: int) -> models.Model | None:
-        """The object this row's natural key names, or None; a key given twice in one file
-        is an error on the second row."""
+    def read_existing(self, chunk: list[tuple[int, dict[str, str]]]) -> None:
+        """Parse the chunk's keys and read the objects they name, in one query."""
+        self._keys = {}
+        for number, row in chunk:
+            try:
+                self._keys[number] = self.key_lookup(self.row_data(row))
+            except RowInvalid as invalid:
+                self._keys[number] = invalid
+        self.existing_objects.read([k for k in self._keys.values() if isinstance(k, dict)])
+
+    def key_lookup(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The row's natural key as model lookups, e.g. {"course": <Course MATH>}."""
         lookup: dict[str, Any] = {}
         errors: dict[str, list[str]] = {}
         for column, model_lookup in self.key.items():
@@ -278,21 +361,30 @@ class SerializerResource(resources.Resource):
                 errors[column] = _flatten(exc.detail)
         if errors:
             raise RowInvalid(errors)
+        return lookup
+
+    def existing(self, data: dict[str, Any], number: int) -> models.Model | None:
+        """The object this row's natural key names, or None; a key given twice in one file
+        is an error on the second row."""
+        lookup = self._keys[number]
+        if isinstance(lookup, RowInvalid):
+            raise lookup
         seen_key = tuple(getattr(v, "pk", v) for v in lookup.values())
         first = self._seen_keys.setdefault(seen_key, number)
         if first != number:
             column = next(iter(self.key))
             raise RowInvalid({column: [f"the same key as row {first}: a key may appear once"]})
-        return self.find(lookup)
-
-    def find(self, lookup: dict[str, Any]) -> models.Model | None:
-        model = self.serializer_class.Meta.model
-        return model._default_manager.filter(**lookup).first()  # type: ignore[no-any-return]
+        return self.existing_objects.find(lookup)
 
     def changes(self, serializer: Any, extras: dict[str, Any]) -> bool:
         """Whether saving would change anything the row gives."""
         instance = serializer.instance
         for name, value in serializer.validated_data.items():
+            field = instance._meta.get_field(name)
+            if field.many_to_one or field.one_to_one:  # compare ids: no query per row
+                if getattr(instance, field.attname) != plain(value):
+                    return True
+                continue
             current = getattr(instance, name)
             if isinstance(current, models.Manager):
                 if {o.pk for o in current.all()} != {o.pk for o in value}:
