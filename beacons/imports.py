@@ -8,7 +8,7 @@ school keeps without ids can still be imported again without making duplicates.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import models
 
@@ -19,7 +19,7 @@ from zias.imports.resource import RowInvalid, SerializerResource
 
 class BeaconResource(SerializerResource):
     serializer_class = BeaconSerializer
-    key: dict[str, str] = {}  # see existing(): id, else the identity on the air
+    key: ClassVar[dict[str, str]] = {}  # see existing(): id, else the identity on the air
 
     @property
     def whole_row(self) -> str:

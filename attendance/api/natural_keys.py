@@ -27,7 +27,8 @@ class CompositeKeyLookup:
     """For a viewset: `key_parts` name the lookups, in URL order, and how to parse each."""
 
     key_parts: ClassVar[tuple[KeyPart, ...]]
-    lookup_url_kwarg = "key"
+    lookup_url_kwarg: str | None = "key"
+    lookup_value_regex: str = "[^/]+"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

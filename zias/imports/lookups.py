@@ -9,8 +9,8 @@ in one query, and the serializers' own lookups answer from those.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 from django.db import models
 from rest_framework.relations import ManyRelatedField, SlugRelatedField
@@ -41,7 +41,7 @@ class RelatedObjects:
     def __init__(self) -> None:
         self._found: dict[str, dict[str, models.Model]] = {}
 
-    def read(self, fields: dict[str, Any], rows: list[dict[str, str]]) -> None:
+    def read(self, fields: Mapping[str, Any], rows: list[dict[str, str]]) -> None:
         for name, field in fields.items():
             relation = slug_relation(field)
             if relation is None or field.read_only:
@@ -57,17 +57,20 @@ class RelatedObjects:
                 for obj in relation.get_queryset().filter(**{f"{slug}__in": values}):
                     found[str(getattr(obj, slug))] = obj
 
-    def answer_from_here(self, fields: dict[str, Any]) -> None:
+    def answer_from_here(self, fields: Mapping[str, Any]) -> None:
         """Make these fields (one row's serializer's) take what was read; a value that was
         not found is looked up as the field always does, so its error is the API's."""
         for name, field in fields.items():
             relation = slug_relation(field)
-            found = self._found.get(name)
-            if relation is None or found is None:
+            read = self._found.get(name)
+            if relation is None or read is None:
                 continue
+            found: dict[str, models.Model] = read
             parse = relation.to_internal_value
 
-            def from_here(data: Any, found: dict[str, Any] = found, parse: Any = parse) -> Any:
+            def from_here(
+                data: Any, found: dict[str, models.Model] = found, parse: Any = parse
+            ) -> Any:
                 hit = found.get(data) if isinstance(data, str) else None
                 return hit if hit is not None else parse(data)
 
@@ -84,7 +87,9 @@ class ExistingObjects:
     def __init__(self, model: type[models.Model], lookups: Iterable[str]) -> None:
         self.model = model
         self.lookups = list(lookups)
-        self.attributes = [model._meta.get_field(name).attname for name in self.lookups]
+        self.attributes = [
+            cast(models.Field, model._meta.get_field(name)).attname for name in self.lookups
+        ]
         self._by_key: dict[tuple[Any, ...], models.Model] = {}
         self._by_folded_key: set[tuple[Any, ...]] = set()
 

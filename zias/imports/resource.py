@@ -116,6 +116,7 @@ class SerializerResource(resources.Resource):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.model: Any = self.serializer_class.Meta.model
         self.api_fields = self.serializer_class().fields
         self.writable = [n for n, f in self.api_fields.items() if not f.read_only]
         self.columns = [*self.writable, *self.extra_columns]
@@ -123,7 +124,7 @@ class SerializerResource(resources.Resource):
         self.fields = {c: Field(attribute=c, column_name=c) for c in self.columns}
         self._seen_keys: dict[tuple[Any, ...], int] = {}
         self.related = RelatedObjects()
-        self.existing_objects = ExistingObjects(self.serializer_class.Meta.model, self.key.values())
+        self.existing_objects = ExistingObjects(self.model, self.key.values())
         self._keys: dict[int, dict[str, Any] | RowInvalid] = {}
         self._savepoint_per_row = False
         self._to_create: list[models.Model] = []
@@ -212,7 +213,7 @@ class SerializerResource(resources.Resource):
         done = [(n, row, self.import_row(row, None, row_number=n, **options)) for n, row in chunk]
         if self._to_create:
             try:
-                self.serializer_class.Meta.model._default_manager.bulk_create(self._to_create)
+                self.model._default_manager.bulk_create(self._to_create)
             except (IntegrityError, DataError) as exc:
                 raise RefusedByDatabase from exc
         return done
@@ -283,7 +284,7 @@ class SerializerResource(resources.Resource):
         if instance is not None and not self.changes(serializer, extras):
             return None, False
         if instance is None and self.create_in_bulk and not self._savepoint_per_row:
-            new = self.serializer_class.Meta.model(**serializer.validated_data)
+            new = self.model(**serializer.validated_data)
             self._to_create.append(new)
             return new, True
         if not self._savepoint_per_row:
@@ -406,7 +407,7 @@ class SerializerResource(resources.Resource):
 
 
 def _database_message(exc: Exception) -> str:
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     text = str(args[1]) if len(args) > 1 else str(exc)
     return f"the database refused the row: {text}"
 
