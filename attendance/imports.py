@@ -31,8 +31,9 @@ class CourseResource(SerializerResource):
 
 
 class EnrolmentResource(SerializerResource):
-    """Enrolments by course and student. Saving one is a plain insert (no save hooks, and
-    the ingest reads enrolments afresh), so new ones go in a chunk at a time."""
+    """Enrolments by course and student (`effective_from`: the day a late enrolment counts
+    from). Saving one is a plain insert, so new ones go in a chunk at a time, each with the
+    signals of its own save (a recompute request where sessions have already been held)."""
 
     serializer_class = EnrolmentSerializer
     key = {"course": "course", "student": "student"}

@@ -119,7 +119,7 @@ class EnrolmentSerializer(NaturalKeySerializer):
 
     class Meta:
         model = Enrolment
-        fields = ["course", "student", "enrolled_at"]
+        fields = ["course", "student", "effective_from", "enrolled_at"]
         read_only_fields = ["enrolled_at"]
 
 

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING
 import pytest
 from django.core.management import CommandError, call_command
 
-from attendance.models import Course, Enrolment, Holiday, Room, Term, TimetableSlot
+from attendance.models import (
+    Course,
+    Enrolment,
+    Holiday,
+    RecomputeRequest,
+    Room,
+    Term,
+    TimetableSlot,
+)
 from tests.sheets import run_import, write_csv, write_xlsx
 
 if TYPE_CHECKING:
@@ -110,6 +118,26 @@ def test_enrolments_by_course_and_student(school: School, tmp_path: Path) -> Non
     ]
     assert outcome.last == "created=1 updated=0 unchanged=1 errors=4"
     assert Enrolment.objects.filter(course=school.math).count() == 2
+    # Inserted with its chunk, yet heard of like any save: MATH has held a session, so
+    # Ben's records there are to be recomputed.
+    request = RecomputeRequest.objects.get(subject="course:MATH")
+    assert request.cause.startswith("S1002 enrolled in MATH by ")
+    assert request.scope["students"] == [school.ben.pk]
+
+
+def test_a_late_enrolment_counts_from_its_day(school: School, tmp_path: Path) -> None:
+    sheet = write_csv(
+        tmp_path, "enrolments.csv", ["course", "student", "effective_from"],
+        ["MATH", "S1002", "2026-10-01"],
+        ["BIO", "S1002", "yesterday"],
+    )  # fmt: skip
+    outcome = run_import("enrolments", sheet)
+    assert outcome.errors == [
+        "row 3: effective_from: Date has wrong format. Use one of these formats instead: "
+        "YYYY-MM-DD."
+    ]
+    late = Enrolment.objects.get(course=school.math, student=school.ben)
+    assert late.effective_from == date(2026, 10, 1)
 
 
 def test_terms_and_holidays_with_bad_dates(school: School, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, models, transaction
+from django.db.models.signals import post_save, pre_save
 from import_export import resources
 from import_export.fields import Field
 from import_export.results import Result, RowResult
@@ -105,8 +106,9 @@ class SerializerResource(resources.Resource):
     serializer_class: ClassVar[type[serializers.ModelSerializer]]
     key: ClassVar[dict[str, str]]  # key column -> model lookup
     extra_columns: ClassVar[tuple[str, ...]] = ()  # columns handled beside the serializer
-    # New rows inserted together at the end of their chunk, for a model whose save is a
-    # plain insert (no many-to-many, no save hooks, no signal receivers).
+    # New rows inserted together at the end of their chunk (see create_together), for a
+    # model whose serializer's create is a plain insert (no many-to-many, no save()
+    # override) and that needs its primary key only after the chunk.
     create_in_bulk: ClassVar[bool] = False
     help_text: ClassVar[str] = ""
 
@@ -212,11 +214,23 @@ class SerializerResource(resources.Resource):
         self._to_create = []
         done = [(n, row, self.import_row(row, None, row_number=n, **options)) for n, row in chunk]
         if self._to_create:
-            try:
-                self.model._default_manager.bulk_create(self._to_create)
-            except (IntegrityError, DataError) as exc:
-                raise RefusedByDatabase from exc
+            self.create_together(self._to_create)
         return done
+
+    def create_together(self, objects: list[models.Model]) -> None:
+        """One INSERT for the chunk's new rows, with the signals each would have sent on
+        its own save, so every receiver (change log, recompute requests) hears of it."""
+        using = self.model._default_manager.db
+        for obj in objects:
+            pre_save.send(self.model, instance=obj, raw=False, using=using, update_fields=None)
+        try:
+            self.model._default_manager.bulk_create(objects)
+        except (IntegrityError, DataError) as exc:
+            raise RefusedByDatabase from exc
+        for obj in objects:
+            post_save.send(
+                self.model, instance=obj, created=True, raw=False, using=using, update_fields=None
+            )
 
     def column_problems(self, headers: list[str]) -> DjangoValidationError | None:
         errors: dict[str, list[str]] = {}
