@@ -14,7 +14,8 @@ from django.db import models
 
 from beacons.api.serializers import BeaconSerializer
 from beacons.models import Beacon
-from zias.imports.resource import RowInvalid, SerializerResource
+from zias.imports.resource import SerializerResource
+from zias.imports.results import RowInvalid
 
 
 class BeaconResource(SerializerResource):

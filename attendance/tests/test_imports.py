@@ -19,7 +19,8 @@ from attendance.models import (
     Term,
     TimetableSlot,
 )
-from tests.sheets import run_import, write_csv, write_xlsx
+from tests.sheets import count_every_table, run_import, write_csv, write_xlsx
+from zias.imports.registry import RESOURCES
 
 if TYPE_CHECKING:
     from attendance.api.testing import School
@@ -118,6 +119,7 @@ def test_enrolments_by_course_and_student(school: School, tmp_path: Path) -> Non
     ]
     assert outcome.last == "created=1 updated=0 unchanged=1 errors=4"
     assert Enrolment.objects.filter(course=school.math).count() == 2
+    assert run_import("enrolments", sheet).last == "created=0 updated=0 unchanged=2 errors=4"
     # Inserted with its chunk, yet heard of like any save: MATH has held a session, so
     # Ben's records there are to be recomputed.
     request = RecomputeRequest.objects.get(subject="course:MATH")
@@ -152,6 +154,7 @@ def test_terms_and_holidays_with_bad_dates(school: School, tmp_path: Path) -> No
         "row 3: ends_on: Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
         "row 4: ends_on: Must not be before starts_on.",
     ]
+    assert run_import("terms", terms).last == "created=0 updated=0 unchanged=1 errors=2"
     holidays = write_csv(
         tmp_path, "holidays.csv", ["term", "name", "starts_on", "ends_on"],
         ["Autumn", "Half term", "2026-10-26", "2026-10-30"],
@@ -209,6 +212,20 @@ def test_an_unknown_column_refuses_the_file_whole(school: School, tmp_path: Path
     ]
     assert outcome.last == "created=0 updated=0 unchanged=0 errors=1"
     assert not Room.objects.filter(code="L-1").exists()
+
+
+@pytest.mark.parametrize("resource", sorted(RESOURCES))
+def test_every_resource_refuses_an_unknown_column(
+    resource: str, school: School, tmp_path: Path
+) -> None:
+    key = list(RESOURCES[resource].key) or ["id"]
+    sheet = write_csv(tmp_path, f"{resource}.csv", [*key, "colour"], ["x"] * (len(key) + 1))
+    before = count_every_table()
+    outcome = run_import(resource, sheet)
+    assert len(outcome.errors) == 1
+    assert outcome.errors[0].startswith("row 1: colour: unknown column (the columns are: ")
+    assert outcome.last == "created=0 updated=0 unchanged=0 errors=1"
+    assert count_every_table() == before
 
 
 def test_a_file_without_its_key_column_is_refused(school: School, tmp_path: Path) -> None:

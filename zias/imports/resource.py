@@ -20,82 +20,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, models, transaction
 from django.db.models.signals import post_save, pre_save
 from import_export import resources
 from import_export.fields import Field
-from import_export.results import Result, RowResult
+from import_export.results import RowResult
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
 from rest_framework.relations import ManyRelatedField
 from rest_framework.validators import UniqueTogetherValidator, UniqueValidator
 
 from zias.imports.lookups import ExistingObjects, RelatedObjects, plain, split_list
+from zias.imports.results import RefusedByDatabase, RowInvalid, SheetResult, api_errors, flatten
 from zias.imports.sheets import cell_text, column_names
 
 # Rows per savepoint. A row the database refuses (a constraint the serializer does not
 # check) undoes its chunk, which is then done again with a savepoint per row.
 CHUNK_ROWS = 200
-
-
-class RefusedByDatabase(Exception):
-    """A row's save broke a constraint while its chunk shared one savepoint."""
-
-
-class RowInvalid(Exception):
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-def api_errors(detail: Any, whole_row: str) -> dict[str, list[str]]:
-    """DRF's error detail as {column: [message]}; errors about the row as a whole are
-    filed under `whole_row` (the key columns)."""
-    if not isinstance(detail, dict):
-        detail = {NON_FIELD_ERRORS: detail}
-    errors: dict[str, list[str]] = {}
-    for field, messages in detail.items():
-        column = whole_row if field in (NON_FIELD_ERRORS, "non_field_errors") else field
-        errors.setdefault(column, []).extend(_flatten(messages))
-    return errors
-
-
-def _flatten(messages: Any) -> list[str]:
-    if isinstance(messages, dict):
-        return [m for value in messages.values() for m in _flatten(value)]
-    if isinstance(messages, list | tuple):
-        return [m for value in messages for m in _flatten(value)]
-    return [str(messages)]
-
-
-class SheetResult(Result):
-    def counts(self) -> dict[str, int]:
-        """What the command prints last: created, updated, unchanged, errors."""
-        t = self.totals
-        return {
-            "created": t[RowResult.IMPORT_TYPE_NEW],
-            "updated": t[RowResult.IMPORT_TYPE_UPDATE],
-            "unchanged": t[RowResult.IMPORT_TYPE_SKIP],
-            "errors": t[RowResult.IMPORT_TYPE_INVALID] + t[RowResult.IMPORT_TYPE_ERROR],
-        }
-
-    def error_lines(self) -> list[str]:
-        """Every problem as `row N: column: message`, in row order."""
-        lines = []
-        for invalid in self.invalid_rows:
-            for column, messages in invalid.error_dict.items():
-                lines += [f"row {invalid.number}: {column}: {m}" for m in messages]
-        for number, errors in self.row_errors():
-            lines += [f"row {number}: -: unexpected error ({e.error!r})" for e in errors]
-        lines += [f"file: -: {e.error}" for e in self.base_errors]
-        return sorted(lines, key=lambda line: _row_number(line))
-
-
-def _row_number(line: str) -> int:
-    head = line.split(":", 1)[0]
-    return int(head[4:]) if head.startswith("row ") else 0
 
 
 class SerializerResource(resources.Resource):
@@ -110,7 +52,6 @@ class SerializerResource(resources.Resource):
     # model whose serializer's create is a plain insert (no many-to-many, no save()
     # override) and that needs its primary key only after the chunk.
     create_in_bulk: ClassVar[bool] = False
-    help_text: ClassVar[str] = ""
 
     class Meta:
         use_transactions = True
@@ -373,7 +314,7 @@ class SerializerResource(resources.Resource):
             try:  # parsed only: the serializer runs the field's checks after the lookup
                 lookup[model_lookup] = self.api_fields[column].to_internal_value(value)
             except serializers.ValidationError as exc:
-                errors[column] = _flatten(exc.detail)
+                errors[column] = flatten(exc.detail)
         if errors:
             raise RowInvalid(errors)
         return lookup

@@ -62,4 +62,5 @@ class Command(BaseCommand):
             sys.exit(1)
 
     def _progress(self, done: int, total: int) -> None:
-        self.stderr.write(f"{done} of {total} rows")
+        if done % 1000 == 0 or done == total:
+            self.stderr.write(f"{done} of {total} rows")
