@@ -71,6 +71,7 @@ class SerializerResource(resources.Resource):
         self._keys: dict[int, dict[str, Any] | RowInvalid] = {}
         self._savepoint_per_row = False
         self._to_create: list[models.Model] = []
+        self._serializer: Any = None
 
     @classmethod
     def get_result_class(cls) -> type[SheetResult]:
@@ -221,11 +222,7 @@ class SerializerResource(resources.Resource):
         """Validate and save one row; (None, False) when it changes nothing."""
         data = self.row_data(row)
         instance = self.existing(data, number)
-        serializer = self.serializer_class(
-            instance, data=data, partial=instance is not None, context={"import": True}
-        )
-        self.related.answer_from_here(serializer.fields)
-        self.skip_key_uniqueness_checks(serializer)
+        serializer = self.serializer_for(instance, data)
         extras = {c: data[c] for c in self.extra_columns if c in data}
         errors: dict[str, list[str]] = {}
         try:
@@ -252,6 +249,24 @@ class SerializerResource(resources.Resource):
                 return self.save(serializer, extras, options), instance is None
         except (IntegrityError, DataError) as exc:
             raise RowInvalid({self.whole_row: [_database_message(exc)]}) from None
+
+    def serializer_for(self, instance: models.Model | None, data: dict[str, Any]) -> Any:
+        """The resource's serializer, made ready for one row: partial for an update, so the
+        columns a file leaves out stay as they are. One serializer serves every row of an
+        import (building a model serializer's fields was half the time of a row); its
+        fields and validators read the instance from it, so nothing of a row stays."""
+        serializer = self._serializer
+        if serializer is None:
+            serializer = self.serializer_class(data={}, context={"import": True})
+            self.related.answer_from_here(serializer.fields)
+            self.skip_key_uniqueness_checks(serializer)
+            self._serializer = serializer
+        for state in ("_validated_data", "_errors", "_data"):
+            serializer.__dict__.pop(state, None)
+        serializer.instance = instance
+        serializer.initial_data = data
+        serializer.partial = instance is not None
+        return serializer
 
     def skip_key_uniqueness_checks(self, serializer: Any) -> None:
         """The serializer's checks that the natural key is not taken ask the database what
