@@ -12,6 +12,7 @@ from datetime import time
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.dateparse import parse_time
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 
@@ -45,7 +46,11 @@ def parse_weekday(value: Any) -> int:
 
 
 def parse_start_time(segment: str) -> time:
-    return time.fromisoformat(segment)
+    """A slot's start in a URL, parsed as the serializer's TimeField parses it."""
+    moment = parse_time(segment)
+    if moment is None:
+        raise ValueError(f"{segment!r} is not a time")
+    return moment
 
 
 @extend_schema_field(

@@ -99,6 +99,16 @@ def test_a_slot_must_end_after_it_starts_and_name_a_real_day(school: School, api
     )
     assert response.status_code == 400
     assert "end_time" in response.json()
+    # An offset is dropped, as Django's time parsing does everywhere: a slot is wall-clock
+    # time in the school's zone.
+    response = api(school.staff).post(
+        f"{V1}/timetable-slots/",
+        {**body, "weekday": "tue", "start_time": "09:00:00Z", "end_time": "10:00:00+01:00"},
+    )
+    assert response.status_code == 201
+    assert (response.json()["start_time"], response.json()["end_time"]) == ("09:00:00", "10:00:00")
+    assert api(school.staff).get(f"{V1}/timetable-slots/Autumn/MATH/tue/09:00Z").status_code == 200
+    assert api(school.staff).get(f"{V1}/timetable-slots/Autumn/MATH/tue/25:00").status_code == 404
 
 
 def test_enrolments_by_course_and_student(school: School, api) -> None:
