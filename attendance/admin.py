@@ -10,6 +10,14 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from attendance import services
+from attendance.imports import (
+    CourseResource,
+    EnrolmentResource,
+    HolidayResource,
+    RoomResource,
+    TermResource,
+    TimetableSlotResource,
+)
 from attendance.models import (
     AttendanceRecord,
     AuditEntry,
@@ -29,6 +37,7 @@ from attendance.models import (
 from attendance.privacy_admin import StudentPrivacyActions
 from attendance.timetable import regenerate_slot, regenerate_term
 from zias.csv_export import export_action
+from zias.imports.admin import SheetImportMixin
 
 
 class CorrectionActionForm(ActionForm):
@@ -59,7 +68,8 @@ RECORD_CSV_COLUMNS = [
 
 
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(SheetImportMixin, admin.ModelAdmin):
+    resource_classes = [RoomResource]
     list_display = ["code", "name", "building", "floor", "capacity"]
     list_filter = ["building"]
     search_fields = ["code", "name"]
@@ -82,7 +92,9 @@ class EnrolmentInline(admin.TabularInline):
 
 
 @admin.register(Student)
-class StudentAdmin(StudentPrivacyActions, admin.ModelAdmin):
+class StudentAdmin(StudentPrivacyActions, SheetImportMixin, admin.ModelAdmin):
+    # devices/admin.py sets the resource (students come with their cards), imports one-way.
+    resource_classes: list[type] = []
     list_display = ["number", "last_name", "first_name", "email", "user", "active"]
     list_filter = ["active", "courses"]
     search_fields = ["number", "first_name", "last_name", "email", "cards__uid"]
@@ -92,7 +104,8 @@ class StudentAdmin(StudentPrivacyActions, admin.ModelAdmin):
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(SheetImportMixin, admin.ModelAdmin):
+    resource_classes = [CourseResource]
     list_display = [
         "code",
         "name",
@@ -127,7 +140,8 @@ class SlotInline(admin.TabularInline):
 
 
 @admin.register(Term)
-class TermAdmin(admin.ModelAdmin):
+class TermAdmin(SheetImportMixin, admin.ModelAdmin):
+    resource_classes = [TermResource]
     list_display = ["name", "starts_on", "ends_on"]
     date_hierarchy = "starts_on"
     inlines = [HolidayInline, SlotInline]
@@ -145,6 +159,26 @@ class TermAdmin(admin.ModelAdmin):
             )
 
 
+@admin.register(Holiday)
+class HolidayAdmin(SheetImportMixin, admin.ModelAdmin):
+    resource_classes = [HolidayResource]
+    list_display = ["name", "term", "starts_on", "ends_on"]
+    list_filter = ["term"]
+    search_fields = ["name", "term__name"]
+    date_hierarchy = "starts_on"
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(SheetImportMixin, admin.ModelAdmin):
+    resource_classes = [EnrolmentResource]
+    list_display = ["course", "student", "enrolled_at"]
+    list_filter = ["course"]
+    search_fields = ["course__code", "student__number", "student__last_name"]
+    autocomplete_fields = ["course", "student"]
+    list_select_related = ["course", "student"]
+    date_hierarchy = "enrolled_at"
+
+
 class SessionInline(admin.TabularInline):
     model = ClassSession
     extra = 0
@@ -154,7 +188,8 @@ class SessionInline(admin.TabularInline):
 
 
 @admin.register(TimetableSlot)
-class TimetableSlotAdmin(admin.ModelAdmin):
+class TimetableSlotAdmin(SheetImportMixin, admin.ModelAdmin):
+    resource_classes = [TimetableSlotResource]
     list_display = ["course", "weekday", "start_time", "end_time", "room", "term"]
     list_filter = ["term", "weekday", "room"]
     search_fields = ["course__code", "course__name", "room__code"]

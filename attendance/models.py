@@ -157,7 +157,9 @@ class Holiday(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_on__gte=F("starts_on")), name="holiday_ends_after_start"
-            )
+            ),
+            # The natural key imports and the API look a holiday up by.
+            models.UniqueConstraint(fields=["term", "name"], name="holiday_term_name"),
         ]
 
     def __str__(self) -> str:
@@ -192,6 +194,11 @@ class TimetableSlot(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(weekday__gte=0) & Q(weekday__lte=6), name="slot_weekday_range"
+            ),
+            # The natural key imports and the API look a slot up by: one course starts once
+            # at a given weekday and time in a term.
+            models.UniqueConstraint(
+                fields=["term", "course", "weekday", "start_time"], name="slot_natural_key"
             ),
         ]
 

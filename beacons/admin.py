@@ -11,7 +11,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from attendance.admin import RoomAdmin, add_inline
+from beacons.imports import BeaconResource
 from beacons.models import Beacon, Phone
+from zias.imports.admin import SheetImportMixin
 
 
 class BeaconInline(admin.TabularInline):
@@ -62,8 +64,9 @@ class BeaconForm(forms.ModelForm):
 
 
 @admin.register(Beacon)
-class BeaconAdmin(admin.ModelAdmin):
+class BeaconAdmin(SheetImportMixin, admin.ModelAdmin):
     form = BeaconForm
+    resource_classes = [BeaconResource]
     list_display = [
         "__str__",
         "kind",

@@ -14,6 +14,7 @@ from django.utils import timezone
 from attendance.admin import HistoryInline, ReadOnlyAdmin, RoomAdmin, StudentAdmin, add_inline
 from devices import quarantine
 from devices.identifiers import InvalidUid, normalise_uid
+from devices.imports import CardResource, ReaderResource, StudentResource
 from devices.models import (
     Card,
     CardAction,
@@ -24,6 +25,7 @@ from devices.models import (
     RejectedMessage,
 )
 from zias.csv_export import export_action
+from zias.imports.admin import SheetImportMixin
 
 
 class ReaderInline(admin.TabularInline):
@@ -43,10 +45,12 @@ class CardInline(admin.TabularInline):
 
 add_inline(RoomAdmin, ReaderInline)
 add_inline(StudentAdmin, CardInline)
+StudentAdmin.resource_classes = [StudentResource]  # students come with their card UIDs
 
 
 @admin.register(Reader)
-class ReaderAdmin(admin.ModelAdmin):
+class ReaderAdmin(SheetImportMixin, admin.ModelAdmin):
+    resource_classes = [ReaderResource]
     list_display = [
         "device_id",
         "room",
@@ -98,7 +102,8 @@ class CardHistoryInline(HistoryInline):
 
 
 @admin.register(Card)
-class CardAdmin(admin.ModelAdmin):
+class CardAdmin(SheetImportMixin, admin.ModelAdmin):
+    resource_classes = [CardResource]
     list_display = ["uid", "student", "active", "issued_at", "revoked_at"]
     list_filter = ["active"]
     search_fields = ["uid", "student__number", "student__last_name"]

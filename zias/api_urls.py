@@ -17,6 +17,12 @@ from attendance.api.excuses import ExcuseViewSet
 from attendance.api.provisioning import CourseViewSet, RoomViewSet, SessionViewSet, StudentViewSet
 from attendance.api.records import RecordViewSet
 from attendance.api.reports import RealtimeView, SummaryView
+from attendance.api.schedule import (
+    EnrolmentViewSet,
+    HolidayViewSet,
+    TermViewSet,
+    TimetableSlotViewSet,
+)
 from beacons.api.views import BeaconViewSet, PhoneRegistrationView
 from devices.api.views import CardViewSet, EventViewSet, ReaderViewSet, RejectedViewSet
 
@@ -38,6 +44,10 @@ router.register("devices", ReaderViewSet, basename="device")
 router.register("courses", CourseViewSet, basename="course")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("beacons", BeaconViewSet, basename="beacon")
+router.register("terms", TermViewSet, basename="term")
+router.register("holidays", HolidayViewSet, basename="holiday")
+router.register("timetable-slots", TimetableSlotViewSet, basename="timetable-slot")
+router.register("enrolments", EnrolmentViewSet, basename="enrolment")
 router.register("events", EventViewSet, basename="event")
 router.register("rejected", RejectedViewSet, basename="rejected")
 router.register("excuses", ExcuseViewSet, basename="excuse")

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "import_export",  # the admin's import pages (zias/imports)
     "attendance",
     "devices",
     "beacons",

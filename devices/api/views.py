@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -28,8 +26,9 @@ from devices.api.serializers import (
     ReaderSerializer,
     RejectedSerializer,
 )
+from devices.cards import save_card
 from devices.identifiers import InvalidUid, normalise_uid
-from devices.models import Card, CardAction, CardHistory, RawEvent, Reader, RejectedMessage
+from devices.models import Card, RawEvent, Reader, RejectedMessage
 
 
 @extend_schema(tags=["provisioning"])
@@ -49,31 +48,11 @@ class CardViewSet(ApiDefaults, viewsets.ModelViewSet):
             raise Http404("No card has that UID.") from None
         return super().get_object()  # type: ignore[no-any-return]
 
-    @transaction.atomic
     def perform_create(self, serializer: Any) -> None:
-        card = serializer.save()
-        _record_card_change(card, CardAction.ISSUED, self.request.user)
+        save_card(serializer, by=self.request.user, reason="via the API")
 
-    @transaction.atomic
     def perform_update(self, serializer: Any) -> None:
-        before = (serializer.instance.student_id, serializer.instance.active)
-        changes: dict[str, Any] = {}
-        if before[1] and serializer.validated_data.get("active") is False:
-            changes["revoked_at"] = timezone.now()
-        elif not before[1] and serializer.validated_data.get("active") is True:
-            changes["revoked_at"] = None
-        card = serializer.save(**changes)
-        if card.student_id != before[0]:
-            _record_card_change(card, CardAction.REASSIGNED, self.request.user)
-        if card.active != before[1]:
-            action = CardAction.REACTIVATED if card.active else CardAction.REVOKED
-            _record_card_change(card, action, self.request.user)
-
-
-def _record_card_change(card: Card, action: str, user: Any) -> None:
-    CardHistory.objects.create(
-        card=card, action=action, student_id=card.student_id, by=user, reason="via the API"
-    )
+        save_card(serializer, by=self.request.user, reason="via the API")
 
 
 @extend_schema(tags=["provisioning"])
