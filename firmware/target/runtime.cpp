@@ -43,7 +43,7 @@ int kill(int, int) { return -1; }
 // std::map (the core's JSON objects) rebalances its tree with these four
 // functions from libstdc++'s tree.cc. Not available here, they are stand-ins
 // that keep the link honest about everything else; the real ones add about
-// 1.5 KB of flash on the device (see README.md, "On the target").
+// 1–2 KB of flash on the device (see README.md, "On the target").
 #include <bits/stl_tree.h>
 namespace std {
 _Rb_tree_node_base* _Rb_tree_increment(_Rb_tree_node_base*) throw() { abort(); }
