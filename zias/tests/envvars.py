@@ -12,7 +12,10 @@ def variables_read_by_settings() -> set[str]:
     sources = (ROOT / "zias" / "settings.py").read_text() + (
         ROOT / "zias" / "envcheck.py"
     ).read_text()
-    return set(re.findall(r'(?:env\.\w+|read_\w+|_raw)\((?:env, )?"([A-Z_]+)"', sources))
+    calls = re.findall(r'(?:env\.\w+|read_\w+|checked_\w+|_raw)\((?:env, )?"([A-Z_]+)"', sources)
+    # A helper's default variable, as in checked_mqtt_url(env, name: str = "MQTT_URL").
+    defaults = re.findall(r'name: str = "([A-Z_]+)"', sources)
+    return set(calls) | set(defaults)
 
 
 def variables_in_env_example() -> set[str]:
