@@ -307,6 +307,11 @@ class IngestWorker(models.Model):
     stored_total = models.PositiveBigIntegerField(default=0)
     duplicate_total = models.PositiveBigIntegerField(default=0)
     rejected_total = models.PositiveBigIntegerField(default=0)
+    broker_contact_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The last tick at which this process's broker connection was up.",
+    )
     stopped = models.BooleanField(default=False)
 
     class Meta:

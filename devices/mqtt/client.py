@@ -2,7 +2,8 @@
 
 Everything else (the ingest loop, the config publisher, the simulator, the benchmark) uses
 MqttClient, so tests patch one class and broker faults surface as the typed errors below.
-MQTT 5 first; a broker that refuses it (or hangs up without a CONNACK) gets MQTT 3.1.1.
+MQTT 5 first; a broker that refuses it, hangs up without a CONNACK, or never answers it
+(amqtt, the zero-setup broker, stays silent to an MQTT 5 CONNECT) gets MQTT 3.1.1.
 """
 
 from __future__ import annotations
@@ -123,19 +124,40 @@ class MqttClient:
     # --- connection ---------------------------------------------------------------------
 
     def connect(self, timeout: float = 10.0) -> None:
-        """Connect (MQTT 5, else 3.1.1) and start the network thread; BrokerUnavailable if not."""
+        """Connect (MQTT 5, else 3.1.1) and start the network thread; BrokerUnavailable if not.
+
+        Each attempt waits up to `timeout` for the CONNACK. Once a broker has answered only
+        3.1.1, this client stays on 3.1.1 (paho's reconnects included).
+        """
         try:
             self._connect_once(timeout)
-        except _ProtocolRefused:
+        except (_ProtocolRefused, _NoConnack) as exc:
             if self.protocol != MQTTProtocolVersion.MQTTv5:
-                raise BrokerUnavailable("broker refused the MQTT protocol version") from None
-            log.info("broker %s lacks MQTT 5; using MQTT 3.1.1", self.address.host)
-            self.protocol = MQTTProtocolVersion.MQTTv311
+                raise _unavailable(exc, self.address, timeout) from None
+            self._connect_with_mqtt311(exc, timeout)
+
+    def _connect_with_mqtt311(self, mqtt5_failure: Exception, timeout: float) -> None:
+        silent = isinstance(mqtt5_failure, _NoConnack)
+        log.info(
+            "broker %s %s MQTT 5; trying MQTT 3.1.1",
+            self.address.host,
+            f"did not answer within {timeout}s to" if silent else "refused",
+        )
+        self.protocol = MQTTProtocolVersion.MQTTv311
+        self._paho = self._new_paho()
+        try:
+            self._connect_once(timeout)
+        except (_ProtocolRefused, _NoConnack) as exc:
+            # Neither version got through: the broker is more likely down or swamped than
+            # without MQTT 5, so the next attempt starts from MQTT 5 again.
+            self.protocol = MQTTProtocolVersion.MQTTv5
             self._paho = self._new_paho()
-            try:
-                self._connect_once(timeout)
-            except _ProtocolRefused:
-                raise BrokerUnavailable("broker refused MQTT 5 and MQTT 3.1.1") from None
+            if isinstance(exc, _NoConnack):
+                raise _unavailable(exc, self.address, timeout) from None
+            raise BrokerUnavailable("broker refused MQTT 5 and MQTT 3.1.1") from None
+        # A warning: a broker that has MQTT 5 but was merely slow leaves this client on
+        # 3.1.1 (no session expiry or receive maximum) until it is restarted.
+        log.warning("connected to %s with MQTT 3.1.1, after MQTT 5 failed", self.address.host)
 
     def _connect_once(self, timeout: float) -> None:
         self._connack.clear()
@@ -156,7 +178,7 @@ class MqttClient:
         self._paho.loop_start()
         if not self._connack.wait(timeout):
             self._stop_paho()
-            raise BrokerUnavailable(f"no CONNACK from {self.address.host} within {timeout}s")
+            raise _NoConnack()
         code = self._connack_code
         if code in (_UNSUPPORTED_PROTOCOL, 1, -1):
             self._stop_paho()
@@ -310,6 +332,16 @@ class MqttClient:
 
 class _ProtocolRefused(Exception):
     pass
+
+
+class _NoConnack(Exception):
+    """The socket opened but no CONNACK came within the timeout."""
+
+
+def _unavailable(exc: Exception, address: BrokerAddress, timeout: float) -> BrokerUnavailable:
+    if isinstance(exc, _NoConnack):
+        return BrokerUnavailable(f"no CONNACK from {address.host} within {timeout}s")
+    return BrokerUnavailable("broker refused the MQTT protocol version")
 
 
 class _BufferedSocket:

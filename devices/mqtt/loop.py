@@ -235,8 +235,15 @@ class IngestLoop:
                 "duplicate_total": self.totals["duplicates"],
                 "rejected_total": self.totals["rejected"],
                 "stopped": stopped,
+                **self._broker_contact(now),
             },
         )
+
+    def _broker_contact(self, now: datetime) -> dict[str, datetime]:
+        """For /health, which reads it instead of connecting to the broker itself. paho's
+        keepalive drops a connection the broker stopped answering, so "connected" means
+        the broker answered within about a keepalive."""
+        return {"broker_contact_at": now} if self.client.is_connected else {}
 
     def _oldest_pending(self) -> float | None:
         if self._in_hand:

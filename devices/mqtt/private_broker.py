@@ -58,6 +58,11 @@ class PrivateBroker:
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
+    def connections(self) -> int:
+        """TCP connections the broker has accepted so far (its log's count; logins included)."""
+        log = self.dir / "mosquitto.log"
+        return log.read_text().count("New connection from") if log.exists() else 0
+
     def start(self, timeout: float = 10.0) -> PrivateBroker:
         self.process = subprocess.Popen(
             [MOSQUITTO, "-c", str(self.config_path)],

@@ -195,6 +195,8 @@ def test_the_students_list_leads_to_the_enrolment_page_with_the_student_chosen(d
 def test_two_workers_with_unknown_taps_at_one_reader_enrol_one_card():
     """Worker A has claimed the request and not yet committed; worker B's batch, with
     another unknown card at the same reader, waits for A and then finds it claimed."""
+    if connection.vendor != "mysql":
+        pytest.skip("two writers at once need MariaDB: SQLite has one writer")
     reader = make_reader(make_room("E-1"), "desk-1")
     ben = make_student("S7002", first_name="Ben", last_name="Ruiz")
     request_enrolment(ben, reader, make_user("registrar", staff=True))

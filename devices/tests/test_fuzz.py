@@ -60,6 +60,7 @@ def bad_payloads(draw) -> bytes:
 
 class RecordingClient:
     client_id = "fuzz"
+    is_connected = True
 
     def __init__(self):
         self.published, self.acked = [], []

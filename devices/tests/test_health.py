@@ -43,14 +43,58 @@ def test_old_unacknowledged_work_is_lag(client, quiet):
     assert body["failing"] == ["ingest"] and body["checks"]["ingest"]["workers"][0]["lag_s"] >= 180
 
 
-def test_broker_checked_when_configured(client, settings):
+def test_broker_state_comes_from_the_ingests_last_contact(client, settings):
     settings.REDIS_URL = ""
+    settings.MQTT_URL = f"mqtt://127.0.0.1:{free_port()}"  # nothing listens: never dialled
     worker()
-    settings.MQTT_URL = f"mqtt://127.0.0.1:{free_port()}"
+    body = client.get("/health").json()
+    assert body["failing"] == ["broker"]
+    assert body["checks"]["broker"]["error"] == "no running ingest has reached the broker"
+    IngestWorker.objects.update(broker_contact_at=timezone.now() - timedelta(seconds=3))
+    body = client.get("/health").json()
+    assert body["status"] == "ok" and 3 <= body["checks"]["broker"]["age_s"] < 10
+    # Out of touch for longer than the bound (six ticks of 5 s): failing, and says for how long.
+    IngestWorker.objects.update(broker_contact_at=timezone.now() - timedelta(seconds=31))
+    body = client.get("/health").json()
+    assert body["failing"] == ["broker"]
+    assert "for 31s" in body["checks"]["broker"]["error"]
+
+
+def test_a_stopped_ingests_contact_does_not_count(client, settings):
+    settings.REDIS_URL = ""
+    settings.MQTT_URL = "mqtt://127.0.0.1:1"
+    worker(name="live")
+    worker(name="gone", stopped=True, broker_contact_at=timezone.now())
     assert client.get("/health").json()["failing"] == ["broker"]
+
+
+def test_health_makes_no_broker_connection_and_the_loop_records_contact(client, settings):
+    from typing import cast
+
+    from devices.mqtt.client import BrokerAddress, MqttClient
+    from devices.mqtt.loop import IngestLoop, LoopConfig
+
+    settings.REDIS_URL = ""
     with PrivateBroker() as broker:
         settings.MQTT_URL = broker.url
-        assert client.get("/health").status_code == 200
+        ingest = MqttClient(BrokerAddress("127.0.0.1", broker.port), "health-ingest")
+        ingest.connect(timeout=5)
+        try:
+            loop = IngestLoop(cast(MqttClient, ingest), LoopConfig("zh", 10, 5, 60, name="h"))
+            loop.tick()
+            assert IngestWorker.objects.get(name="h").broker_contact_at is not None
+            before = broker.connections()
+            for _ in range(5):
+                response = client.get("/health")
+                assert response.status_code == 200, response.json()
+            assert response.json()["checks"]["broker"]["ok"]
+            assert broker.connections() == before
+        finally:
+            ingest.disconnect()
+        # The broker is gone: the next tick keeps the last contact, which then ages.
+        recorded = IngestWorker.objects.get(name="h").broker_contact_at
+        loop.tick()
+        assert IngestWorker.objects.get(name="h").broker_contact_at == recorded
 
 
 def test_redis_checked_when_configured(client, quiet, settings):

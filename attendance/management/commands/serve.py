@@ -101,8 +101,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--mqtt311",
             action="store_true",
-            help="Speak MQTT 3.1.1 from the start instead of trying MQTT 5 first: the "
-            "zero-setup broker (amqtt) never answers an MQTT 5 CONNECT with properties.",
+            help="Speak MQTT 3.1.1 from the start. Without it the ingest tries MQTT 5 and "
+            "falls back when the broker refuses it or gives no CONNACK in time (as the "
+            "zero-setup broker, amqtt, does); this only skips that wait.",
         )
 
     def handle(self, *args: object, **options: Any) -> None:
