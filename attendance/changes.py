@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from attendance import services
 from attendance.days import day_bounds, local_day
-from attendance.models import ClassSession, Course, Enrolment, Holiday
+from attendance.models import ClassSession, Course, Enrolment, Holiday, Visit, VisitSource
+from beacons.models import Beacon, Phone
 from devices.models import Card, EventType, RawEvent, Reader, SenderKind
 
 # How far back a card's change reaches: its taps of this many days are replayed.
@@ -237,6 +238,38 @@ def _tap_days(taps: Any, days_back: int) -> list[str]:
     return sorted({local_day(ts).isoformat() for ts in moments})
 
 
+# --- beacons --------------------------------------------------------------------------------
+
+
+def _beacon_before(sender: type, instance: Beacon, **_: Any) -> None:
+    _before(sender, instance, ("room_id",))
+
+
+def _beacon_saved(sender: type, instance: Beacon, created: bool, **_: Any) -> None:
+    """A beacon registered in the wrong room, now put right: replay today's BLE presence of
+    the students it placed in either room (their phones' segments around those visits)."""
+    changed = _changed(instance, ("room_id",))
+    if not changed:
+        return
+    lo, hi = day_bounds(local_day(timezone.now()))
+    visits = Visit.objects.filter(
+        source=VisitSource.BLE, room_id__in=set(changed["room_id"]), entered_at__gte=lo,
+        entered_at__lt=hi,
+    ).values_list("student_id", "entered_at")  # fmt: skip
+    phones = dict(
+        Phone.objects.filter(student_id__in={s for s, _ in visits}, active=True).values_list(
+            "student_id", "phone_id"
+        )
+    )
+    moments = sorted({(phones[s], at.isoformat()) for s, at in visits if s in phones})
+    label = instance.label or f"#{instance.pk}"
+    services.request_recompute(
+        f"beacon:{instance.pk}",
+        f"beacon {label} moved to {instance.room.code} by {actor()}",
+        {"phone_moments": [list(m) for m in moments]},
+    )
+
+
 # --- holidays -------------------------------------------------------------------------------
 
 
@@ -266,6 +299,7 @@ def connect() -> None:
         (Enrolment, _enrolment_before, _enrolment_saved),
         (Card, _card_before, _card_saved),
         (Reader, _reader_before, _reader_saved),
+        (Beacon, _beacon_before, _beacon_saved),
     ):
         pre_save.connect(before, sender=model, dispatch_uid=f"zias-changes-before-{model.__name__}")
         post_save.connect(saved, sender=model, dispatch_uid=f"zias-changes-saved-{model.__name__}")

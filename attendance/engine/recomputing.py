@@ -14,6 +14,8 @@ from datetime import date, datetime
 from django.db import connection
 from django.db.models import Q
 
+from attendance.engine.ble.apply import apply_ble
+from attendance.engine.ble.segments import students_of_phones
 from attendance.engine.doors import Move, replay_student_days
 from attendance.engine.locks import lock_students
 from attendance.engine.records import StatusChange, recompute_records
@@ -32,7 +34,7 @@ class SliceOutcome:
 
 
 def scope_size(scope: dict) -> int:
-    return len(scope.get("sessions", ())) + len(scope.get("student_days", ()))
+    return sum(len(scope.get(kind, ())) for kind in ("sessions", "student_days", "phone_moments"))
 
 
 def work_one_slice(now: datetime) -> SliceOutcome:
@@ -47,6 +49,8 @@ def work_one_slice(now: datetime) -> SliceOutcome:
         done = request.total  # only a drop, done above
     elif "sessions" in request.scope:
         done = _sessions_slice(request, now, outcome)
+    elif "phone_moments" in request.scope:
+        done = _phones_slice(request, now, outcome)
     else:
         done = _days_slice(request, now, outcome)
     request.position += max(done, 1)  # every slice moves on, so no request can stall
@@ -111,6 +115,15 @@ def _days_slice(request: RecomputeRequest, now: datetime, outcome: SliceOutcome)
     door = replay_student_days(days, now)
     outcome.moves = door.moves
     outcome.changes = recompute_records(door.record_pairs, now, request.cause, revising=students)
+    return len(items)
+
+
+def _phones_slice(request: RecomputeRequest, now: datetime, outcome: SliceOutcome) -> int:
+    """Replay the BLE segments holding these (phone, moment) pairs (a beacon moved)."""
+    items = request.scope["phone_moments"][request.position : request.position + SLICE_DAYS]
+    moments = [(phone, datetime.fromisoformat(at)) for phone, at in items]
+    lock_students(students_of_phones(p for p, _ in moments))
+    apply_ble(moments, now, request.cause, revise=True)  # saves, recomputes, publishes
     return len(items)
 
 

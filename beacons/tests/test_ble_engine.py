@@ -304,3 +304,26 @@ def test_a_phone_offline_for_a_few_minutes_still_counts(school):
     run(buffered)
     record = AttendanceRecord.objects.get(session=school["session"], student=school["ada"])
     assert record.status == "present" and "late_report" not in record.flags
+
+
+@time_machine.travel(LATER, tick=False)
+def test_a_beacon_moved_to_its_real_room_replays_the_presence_it_gave(school):
+    from attendance import services
+    from attendance.models import RecomputeRequest, RecordRevision
+
+    run(reports_in("ph-ada", 1, 3, START - timedelta(minutes=2), 60))
+    record = AttendanceRecord.objects.get(session=school["session"], student=school["ada"])
+    assert record.status == "present"
+    beacon = Beacon.objects.get(minor=1)
+    beacon.room = school["C"]  # it was registered in A, but hangs in C
+    beacon.save()
+    assert RecomputeRequest.objects.get(subject=f"beacon:{beacon.pk}").cause == (
+        f"beacon #{beacon.pk} moved to C by system"
+    )
+    while services.work_recompute_slice(LATER):
+        pass
+    assert [v[1] for v in visits()] == ["C"]
+    record.refresh_from_db()
+    assert record.status == "absent"
+    last = RecordRevision.objects.filter(record=record).order_by("revision").last()
+    assert last is not None and last.cause == f"beacon #{beacon.pk} moved to C by system"

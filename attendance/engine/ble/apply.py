@@ -17,12 +17,16 @@ from attendance.engine.records import recompute_records
 from attendance.models import Student, Visit, VisitSource
 
 
-def apply_ble(moments: Sequence[tuple[str, datetime]], now: datetime, cause: str) -> BleOutcome:
-    """Replay the phone segments holding these (phone id, moment) pairs; save and publish."""
+def apply_ble(
+    moments: Sequence[tuple[str, datetime]], now: datetime, cause: str, *, revise: bool = False
+) -> BleOutcome:
+    """Replay the phone segments holding these (phone id, moment) pairs; save and publish.
+    With `revise` (a staff change caused it) every record it changes keeps a revision."""
     outcome = apply_phone_evidence(moments, now)
     if not outcome.record_pairs and not outcome.moves:
         return outcome
-    changes = recompute_records(outcome.record_pairs, now, cause)
+    revising = {student for _, student in outcome.record_pairs} if revise else set()
+    changes = recompute_records(outcome.record_pairs, now, cause, revising=revising)
     ids = {m[0] for m in outcome.moves} | {c.student_id for c in changes}
     numbers = dict(Student.objects.filter(id__in=ids).values_list("id", "number"))
     # Leaving by BLE does not take a student out of a room their door visit still holds.
