@@ -13,6 +13,7 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 12, 30, 38
 BAR = "#417690"  # the admin's own blue
 EMPTY = "#c9d6de"
 LINE = "#ba2121"  # the admin's error red, for a threshold or a capacity
+MAX_BAR = 64  # a chart of two weeks has two bars, not two walls
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def bar_chart(
 ) -> str:
     """The chart as an <svg> element (a string ready to embed, every text escaped)."""
     values = [b.value for b in bars if b.value is not None]
-    top = y_max or max([*values, rule.value if rule else 0, 1])
+    top = y_max or _nice_top(max([*values, rule.value if rule else 0, 1]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(bars), 1)
     gap = min(step * 0.2, 8)
@@ -54,7 +55,8 @@ def bar_chart(
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="{escape(css_class)}" role="img" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" style="max-width:{WIDTH}px" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
+        'style="max-width:100%;height:auto" '
         f'font-family="system-ui, sans-serif" font-size="11">',
         f"<title>{escape(title)}</title>",
         f'<text x="{LEFT}" y="16" font-size="13" font-weight="600" fill="#333">'
@@ -68,8 +70,8 @@ def bar_chart(
             f'fill="#777">{_number(value)}{escape(unit)}</text>'
         )
     for i, bar in enumerate(bars):
-        x = LEFT + i * step + gap / 2
-        w = max(step - gap, 1)
+        w = min(max(step - gap, 1), MAX_BAR)
+        x = LEFT + i * step + (step - w) / 2
         text = bar.text or ("-" if bar.value is None else f"{_number(bar.value)}{unit}")
         tip = bar.title or f"{bar.label}: {text}"
         height = 2 if not bar.value else max(y(0) - y(bar.value), 1)
@@ -95,8 +97,11 @@ def bar_chart(
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(rule.value):.1f}" '
             f'y2="{y(rule.value):.1f}" stroke="{LINE}" stroke-dasharray="5 4"/>'
-            f'<text class="rule" x="{WIDTH - RIGHT}" y="{y(rule.value) - 5:.1f}" '
-            f'text-anchor="end" fill="{LINE}">{escape(rule.text)}</text>'
+            # Its legend sits in the title row, where no bar can cover it.
+            f'<line x1="{WIDTH - RIGHT - 150}" x2="{WIDTH - RIGHT - 128}" y1="12" y2="12" '
+            f'stroke="{LINE}" stroke-dasharray="5 4"/>'
+            f'<text class="rule" x="{WIDTH - RIGHT - 122}" y="16" fill="{LINE}">'
+            f"{escape(rule.text)}</text>"
         )
     if not values:
         parts.append(
@@ -105,6 +110,15 @@ def bar_chart(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _nice_top(highest: float) -> float:
+    """The axis' top: four grid steps of 1, 2, 5, 10, 20, 50... so that the grid lines
+    fall on whole numbers (counts of people are never fractions)."""
+    step = 1
+    while step * 4 < highest:
+        step = step * 5 // 2 if str(step).startswith("2") else step * 2
+    return step * 4
 
 
 def _number(value: float) -> str:

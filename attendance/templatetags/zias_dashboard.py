@@ -37,6 +37,7 @@ def zias_dashboard() -> dict[str, Any]:
     ]
     workers = figures["ingest"].get("workers") or []  # type: ignore[attr-defined]
     figures["ingest_lag"] = max((w["lag_s"] for w in workers), default=None)
+    figures["ingest_pending"] = sum(w["pending"] for w in workers)
     figures["arrivals_chart"] = arrivals_chart(now)
     figures["reports_url"] = reports_url()
     return figures
