@@ -132,14 +132,14 @@ class StudentAdmin(StudentPrivacyActions, SheetImportMixin, admin.ModelAdmin):
     actions = ["export_personal_data", "erase_personal_data"]
 
 
-COURSE_POLICY_FIELDS = ["grace_minutes", "min_presence_pct", "early_minutes", "tap_required"]
+COURSE_POLICY_FIELDS = ("grace_minutes", "min_presence_pct", "early_minutes", "tap_required")
 
 
 class CourseWarningInline(HistoryInline):
     """The course's page shows the warnings sent about its students, newest first."""
 
     model = AttendanceWarning
-    fields = ["created_at", "student", "kind", "level", "rate", "state", "sent_at", "withdrawn"]
+    fields = ("created_at", "student", "kind", "level", "rate", "state", "sent_at", "withdrawn")
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
     verbose_name_plural = "warnings sent about this course's students"

@@ -163,19 +163,18 @@ def _check_course(course: Course, students: set[int], now: datetime, outcome: Ch
     for student_id in sorted(students):
         outcome.students_checked += 1
         marks = [Mark(s.id, s.ends_at, statuses.get((s.id, student_id))) for s in sessions]
-        student_statuses = {m.session_id: m.status for m in marks}
         for warning in known[student_id]:
-            if warning.live and not _cause_stands(warning, marks, student_statuses, statuses):
+            if warning.live and not _cause_stands(warning, marks, statuses):
                 _withdraw(warning, marks, statuses, now)
                 outcome.withdrawn += 1
         new = [
             _rate_warning(course, student_id, marks, sessions),
             _absence_warning(course, student_id, marks, sessions, known[student_id]),
         ]
-        for warning in new:
-            if warning is not None and not any(w.key == warning.key for w in known[student_id]):
-                warning.save()
-                known[student_id].append(warning)
+        for found in new:
+            if found is not None and not any(w.key == found.key for w in known[student_id]):
+                found.save()
+                known[student_id].append(found)
                 outcome.created += 1
 
 
@@ -245,7 +244,6 @@ def _absence_warning(
 def _cause_stands(
     warning: AttendanceWarning,
     marks: list[Mark],
-    student_statuses: dict[int, str | None],
     statuses: dict[tuple[int, int], str],
 ) -> bool:
     if warning.kind == WarningKind.ABSENCE_STREAK:
