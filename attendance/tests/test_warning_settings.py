@@ -80,7 +80,8 @@ def test_only_a_changed_threshold_marks_the_course_for_a_full_check(db) -> None:
     assert Course.objects.get(pk=course.pk).warn_policy_changed_at == stamp
     first.warn_min_sessions += 1
     first.save(update_fields=["warn_min_sessions"])
-    assert Course.objects.get(pk=course.pk).warn_policy_changed_at > stamp
+    changed = Course.objects.get(pk=course.pk).warn_policy_changed_at
+    assert changed is not None and changed > stamp
 
 
 def test_staff_see_and_edit_the_warning_fields_in_the_admin(school: School, client) -> None:  # type: ignore[no-untyped-def]
