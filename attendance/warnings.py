@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 
 from attendance.api.reports import attendance_rate
@@ -73,7 +73,20 @@ class EndedSession:
 
 
 def check_warnings(now: datetime) -> CheckOutcome:
-    """The tick's step: find and withdraw warnings when a check is due, then send them."""
+    """The tick's step: find and withdraw warnings when a check is due, then send them.
+
+    A database error goes up to the tick (which resets the connection); any other failure
+    here is logged and the ingest goes on: warnings must never stop attendance."""
+    try:
+        return _check_and_send(now)
+    except DatabaseError:
+        raise
+    except Exception:
+        log.exception("the attendance warnings check failed; the next check tries again")
+        return CheckOutcome()
+
+
+def _check_and_send(now: datetime) -> CheckOutcome:
     outcome = CheckOutcome()
     with transaction.atomic():
         cursor = _due_cursor(now)

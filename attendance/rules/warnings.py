@@ -2,8 +2,9 @@
 reached. Plain Python over plain data (attendance.warnings loads it and keeps the rows).
 
 Excused sessions are left out, as in the rate rule: they neither continue a run nor break
-it, and a warning never names one. A session the student has no record for (not enrolled
-yet) is left out the same way.
+it, and a warning never names one. Any other status breaks a run, and so does a session
+without a record for the student (from before they enrolled, or one that ended moments
+ago and is not finalised yet), as in the consecutive-absences report.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 ABSENT = "absent"
-LEFT_OUT = (None, "excused")
+EXCUSED = "excused"
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def latest_absence_run(marks: Sequence[Mark]) -> list[Mark]:
     order); empty when the latest counted session was attended."""
     run: list[Mark] = []
     for mark in reversed(marks):
-        if mark.status in LEFT_OUT:
+        if mark.status == EXCUSED:
             continue
         if mark.status != ABSENT:
             break
