@@ -425,6 +425,8 @@ class AttendanceRecord(models.Model):
             models.Index(fields=["student", "session"], name="record_student_session"),
             models.Index(fields=["status"], name="record_status"),
             models.Index(fields=["-session_starts_at", "id"], name="record_newest_first"),
+            # The warnings check reads the records changed since its previous run.
+            models.Index(fields=["updated_at"], name="record_updated"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["session", "student"], name="record_unique"),

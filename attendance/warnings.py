@@ -93,7 +93,8 @@ def _check_and_send(now: datetime) -> CheckOutcome:
         if cursor is None:
             return outcome
         outcome.ran = True
-        for course, students in _students_to_check(cursor.position - OVERLAP, now):
+        since = cursor.position - OVERLAP if cursor.position > FIRST_CHECK_FROM else cursor.position
+        for course, students in _students_to_check(since, now):
             _check_course(course, students, now, outcome)
         cursor.position = now
         cursor.save(update_fields=["position", "updated_at"])
@@ -133,6 +134,12 @@ def _students_to_check(since: datetime, now: datetime) -> list[tuple[Course, set
     warned = Q(warn_below_pct__isnull=False) | Q(warn_consecutive_absences__isnull=False)
     courses = {c.id: c for c in Course.objects.filter(warned)}
     students: dict[int, set[int]] = defaultdict(set)
+    if since <= FIRST_CHECK_FROM:  # the first check: every enrolled student, no record scan
+        for course_id, student_id in Enrolment.objects.filter(course_id__in=courses).values_list(
+            "course_id", "student_id"
+        ):
+            students[course_id].add(student_id)
+        return [(courses[c], students[c]) for c in sorted(students)]
     changed = (
         AttendanceRecord.objects.filter(
             updated_at__gt=since,
@@ -140,6 +147,7 @@ def _students_to_check(since: datetime, now: datetime) -> list[tuple[Course, set
             session__cancelled=False,
             session__course_id__in=courses,
         )
+        .order_by()
         .values_list("session__course_id", "student_id")
         .distinct()
     )
@@ -164,11 +172,15 @@ def _check_course(course: Course, students: set[int], now: datetime, outcome: Ch
         .order_by("starts_at", "id")
         .values_list("id", "starts_at", "ends_at", "room__code")
     ]
+    # By the course's session ids: the (session, student) index reads only this course's
+    # records (by student, it would read every course of each student's).
     statuses = {
         (session_id, student_id): status
         for session_id, student_id, status in AttendanceRecord.objects.filter(
-            session__course=course, student_id__in=students
-        ).values_list("session_id", "student_id", "status")
+            session_id__in=[s.id for s in sessions], student_id__in=students
+        )
+        .order_by()
+        .values_list("session_id", "student_id", "status")
     }
     known: dict[int, list[AttendanceWarning]] = defaultdict(list)
     for warning in AttendanceWarning.objects.filter(course=course, student_id__in=students):

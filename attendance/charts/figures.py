@@ -31,6 +31,7 @@ def weekly_rates(course: Course, now: datetime, weeks: int = 12) -> list[WeekRat
         AttendanceRecord.objects.filter(
             session__course=course, session__ends_at__lte=now, session__cancelled=False
         )
+        .order_by()  # clear the default ordering: it would join and group by it
         .values("session_id", "session__starts_at", "status")
         .annotate(n=Count("id"))
     )
@@ -101,6 +102,7 @@ def arrivals(day: date, now: datetime, minutes: int = 5) -> list[Slot]:
     day_start, day_end = day_bounds(day)
     firsts = list(
         Visit.objects.filter(entered_at__gte=day_start, entered_at__lt=day_end)
+        .order_by()
         .values("student_id")
         .annotate(first=Min("entered_at"))
         .values_list("first", flat=True)
