@@ -13,7 +13,6 @@ from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
-from attendance.api.reports import attendance_rate
 from attendance.engine.days import day_bounds, local_day
 from attendance.models import (
     AttendanceRecord,
@@ -24,6 +23,7 @@ from attendance.models import (
     Status,
     Visit,
 )
+from attendance.rules.rates import attendance_rate
 from attendance.warning_models import WarningState
 from devices.models import Reader, RejectedMessage
 from zias.health import ingest_status

@@ -6,7 +6,7 @@ sessions changed since the previous check (a session finalised, a late tap, an e
 at every student of a course whose thresholds changed, so its cost follows the day's
 changes, not the size of the school. For each of them it
 
-- makes the warnings now due: the rate (the contract's rule, attendance.api.reports) below
+- makes the warnings now due: the rate (the contract's rule, attendance.rules.rates) below
   the course's `warn_below_pct` after at least `warn_min_sessions` ended sessions; the latest
   run of absences reaching `warn_consecutive_absences`, then twice as many, and so on;
 - withdraws the warnings whose cause a later change removed: an absence it named is now
@@ -28,7 +28,6 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 
-from attendance.api.reports import attendance_rate
 from attendance.models import (
     AttendanceRecord,
     AttendanceWarning,
@@ -38,6 +37,7 @@ from attendance.models import (
     Enrolment,
     Status,
 )
+from attendance.rules.rates import attendance_rate
 from attendance.rules.warnings import Mark, absence_level, latest_absence_run, still_all_absent
 from attendance.warning_mail import MailFailed, deliver, local_when
 from attendance.warning_models import WarningKind, WarningState

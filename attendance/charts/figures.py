@@ -10,9 +10,9 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from attendance.api.reports import attendance_rate
 from attendance.engine.days import day_bounds, local_day
 from attendance.models import AttendanceRecord, Course, Room, Status, Visit
+from attendance.rules.rates import attendance_rate
 
 ATTENDED = (Status.PRESENT, Status.LATE)
 DAY_FROM, DAY_TO = time(7, 0), time(19, 0)  # the span a school day's chart shows at least

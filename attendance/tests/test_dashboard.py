@@ -76,13 +76,13 @@ def test_offline_readers_rejected_messages_and_unreviewed_flags_are_counted(
 def test_the_dashboard_costs_the_same_queries_for_a_bigger_school(
     school: School, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         dashboard(school.now)
     for n in range(30):
         student = make_student(f"Q{n}")
         session = make_session(school.bio, school.c101, school.now - timedelta(minutes=n + 60))
         AttendanceRecord.objects.create(session=session, student=student, status="present")
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         dashboard(timezone.now())
 
 

@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from attendance import services
 from attendance.api.reports import course_summaries
-from attendance.corrections import correct_record
 from attendance.models import (
     AttendanceRecord,
     AttendanceWarning,
@@ -130,11 +129,16 @@ def tick(day: date, clock: str) -> None:
 
 
 def excuse(student: str, day: date, when: date, clock: str = "10:20") -> None:
-    record = AttendanceRecord.objects.get(
-        student__number=student, session__starts_at=at("09:00", day)
-    )
+    """The office marks the student's session of `day` excused (through the one door)."""
+    session = ClassSession.objects.get(starts_at=at("09:00", day))
     with time_machine.travel(at(clock, when), tick=False):
-        correct_record(record, "excused", make_user(f"office-{day}"), "doctor's note")
+        services.correct_attendance(
+            session,
+            Student.objects.get(number=student),
+            "excused",
+            make_user(f"office-{day}"),
+            "doctor's note",
+        )
 
 
 def dates_in(body: str) -> list[str]:
