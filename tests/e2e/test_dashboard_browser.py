@@ -20,7 +20,14 @@ import pytest
 from django.utils import timezone
 
 from attendance.engine.days import day_bounds, local_day
-from attendance.models import AttendanceRecord, ProxyFlag, Visit, VisitSource
+from attendance.models import (
+    AttendanceRecord,
+    ClassSession,
+    ProxyFlag,
+    RecomputeRequest,
+    Visit,
+    VisitSource,
+)
 from devices.models import RejectedMessage
 from tests.e2e.servers import (
     BASE_DIR,
@@ -38,7 +45,6 @@ from tests.factories import (
     make_course,
     make_reader,
     make_room,
-    make_session,
     make_student,
     make_user,
 )
@@ -71,23 +77,30 @@ def seed(run: str, now: datetime) -> Seeded:
     make_reader(room, f"door-{run}", online=True, last_seen=now)
     make_reader(room, f"back-{run}", online=False, last_seen=now - timedelta(hours=3))
     students = [make_student(f"D{run}{i}", last_name=f"Pupil{i}") for i in range(6)]
-    course = make_course(f"BIO-{run}", name="Biology", students=tuple(students))
-    course.warn_below_pct = 75
-    course.save()
+    course = make_course(f"BIO-{run}", name="Biology", students=tuple(students), warn_below_pct=75)
 
+    # The records below are the figures under test, made by hand: the sessions are made
+    # with their final times and the past ones finalised, and the recompute requests that
+    # adding a past session leaves are taken back (there is no evidence to recompute from).
     day_start, _ = day_bounds(local_day(now))
     span = now - day_start  # sessions fit into today so far, whatever the hour
-    ended = make_session(course, room, day_start + span * 0.1, minutes=1)
-    ended.ends_at = day_start + span * 0.4
-    ended.save()
-    running = make_session(course, room, day_start + span * 0.5, minutes=1)
-    running.ends_at = now + timedelta(hours=1)
-    running.save()
-    last_week = make_session(course, room, ended.starts_at - timedelta(days=7), minutes=50)
-    # Finalised already, so the running ingest's tick leaves the seeded records alone.
-    for session in (ended, last_week):
-        session.finalised_at = now
-        session.save()
+
+    def session(starts_at: datetime, ends_at: datetime, final: bool) -> ClassSession:
+        return ClassSession.objects.create(
+            course=course,
+            room=room,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            finalised_at=now if final else None,
+        )
+
+    ended = session(day_start + span * 0.1, day_start + span * 0.4, True)
+    running = session(day_start + span * 0.5, now + timedelta(hours=1), False)
+    last_week = session(
+        ended.starts_at - timedelta(days=7),
+        ended.starts_at - timedelta(days=7) + timedelta(minutes=50),
+        True,
+    )
 
     for student, status in zip(students, ["present"] * 4 + ["late", "absent"], strict=True):
         AttendanceRecord.objects.create(session=ended, student=student, status=status)
@@ -116,6 +129,7 @@ def seed(run: str, now: datetime) -> Seeded:
         ProxyFlag.objects.create(
             kind=kind, student=students[0], room=room, at=now, detail="seeded", reviewed_at=reviewed
         )
+    RecomputeRequest.objects.all().delete()
     return Seeded(run, course.code, room.code, arrivals)
 
 
