@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
-from attendance.engine.days import day_bounds, local_day
+from attendance.days import day_bounds, local_day
 from attendance.models import (
     AttendanceRecord,
     AttendanceWarning,

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from attendance import flag_kinds, names
 
+
 def split_email_list(text: str) -> list[str]:
     return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from attendance.engine.days import day_bounds, local_day
+from attendance.days import day_bounds, local_day
 from attendance.models import AttendanceRecord, Course, Room, Status, Visit
 from attendance.rules.rates import attendance_rate
 

@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from attendance.charts.figures import arrivals, room_occupancy, weekly_rates
 from attendance.charts.svg import Bar, Rule, bar_chart
-from attendance.engine.days import local_day
+from attendance.days import local_day
 from attendance.models import Course, Room
 
 

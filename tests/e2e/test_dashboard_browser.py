@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from attendance.engine.days import day_bounds, local_day
+from attendance.days import day_bounds, local_day
 from attendance.models import (
     AttendanceRecord,
     ClassSession,

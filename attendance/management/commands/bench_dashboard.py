@@ -25,7 +25,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from attendance.charts.pages import course_rate_chart, room_occupancy_chart
-from attendance.engine.days import local_day
+from attendance.days import local_day
 from attendance.management.commands.bench_api import COURSES, ROOMS
 from attendance.models import AttendanceRecord, AttendanceWarning, Course, EngineCursor, Room
 from attendance.warnings import CURSOR, check_warnings
