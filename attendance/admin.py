@@ -8,8 +8,12 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.options import InlineModelAdmin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from attendance import services
+from attendance.charts.pages import course_rate_chart, room_occupancy_chart
 from attendance.imports import (
     CourseResource,
     EnrolmentResource,
@@ -20,6 +24,7 @@ from attendance.imports import (
 )
 from attendance.models import (
     AttendanceRecord,
+    AttendanceWarning,
     AuditEntry,
     ClassSession,
     Course,
@@ -36,6 +41,7 @@ from attendance.models import (
 )
 from attendance.privacy_admin import StudentPrivacyActions
 from attendance.timetable import regenerate_slot, regenerate_term
+from attendance.warning_mail import local_when
 from zias.csv_export import export_action
 from zias.imports.admin import SheetImportMixin
 
@@ -75,6 +81,29 @@ class RoomAdmin(SheetImportMixin, admin.ModelAdmin):
     search_fields = ["code", "name"]
     # devices and beacons add their inlines here (readers, beacons), keeping imports one-way.
     inlines = ()
+    readonly_fields = ["occupancy_today"]
+
+    @admin.display(description="Occupancy today")
+    def occupancy_today(self, room: Room) -> str:
+        if room.pk is None:
+            return "-"
+        now = timezone.now()
+        chart = room_occupancy_chart(room, timezone.localdate(now), now)
+        url = reverse("chart-room-occupancy", args=[room.code])
+        other_days = format_html(
+            '<p class="help">Another day: <a href="{}">{}?day=YYYY-MM-DD</a></p>', url, url
+        )
+        return format_html("{}{}", chart, other_days)
+
+
+class HistoryInline(admin.TabularInline):
+    """Rows a person reads under their parent but never adds or deletes by hand."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 class EnrolmentInline(admin.TabularInline):
@@ -103,6 +132,24 @@ class StudentAdmin(StudentPrivacyActions, SheetImportMixin, admin.ModelAdmin):
     actions = ["export_personal_data", "erase_personal_data"]
 
 
+COURSE_POLICY_FIELDS = ("grace_minutes", "min_presence_pct", "early_minutes", "tap_required")
+
+
+class CourseWarningInline(HistoryInline):
+    """The course's page shows the warnings sent about its students, newest first."""
+
+    model = AttendanceWarning
+    fields = ("created_at", "student", "kind", "level", "rate", "state", "sent_at", "withdrawn")
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+    verbose_name_plural = "warnings sent about this course's students"
+    show_change_link = True
+
+    @admin.display(description="Withdrawn because")
+    def withdrawn(self, warning: AttendanceWarning) -> str:
+        return warning.withdrawn_because or "-"
+
+
 @admin.register(Course)
 class CourseAdmin(SheetImportMixin, admin.ModelAdmin):
     resource_classes = [CourseResource]
@@ -118,7 +165,32 @@ class CourseAdmin(SheetImportMixin, admin.ModelAdmin):
     list_filter = ["tap_required", "teachers"]
     search_fields = ["code", "name"]
     filter_horizontal = ["teachers"]
-    inlines = [EnrolmentInline]
+    inlines = [EnrolmentInline, CourseWarningInline]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "teachers"]}),
+        ("Attendance policy", {"fields": COURSE_POLICY_FIELDS}),
+        (
+            "Warnings by email",
+            {
+                "fields": [
+                    "warn_below_pct",
+                    "warn_min_sessions",
+                    "warn_consecutive_absences",
+                    "warn_extra_emails",
+                    "weekly_rate_chart",
+                ],
+                "description": "A student is warned once per level, with the teachers and the "
+                "addresses below in copy; excused sessions never count.",
+            },
+        ),
+    ]
+    readonly_fields = ["weekly_rate_chart"]
+
+    @admin.display(description="Weekly attendance rate")
+    def weekly_rate_chart(self, course: Course) -> str:
+        if course.pk is None:
+            return "-"
+        return course_rate_chart(course, timezone.now())
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Course]:
         return super().get_queryset(request).annotate(enrolled_count=Count("enrolments"))
@@ -201,16 +273,6 @@ class TimetableSlotAdmin(SheetImportMixin, admin.ModelAdmin):
     def regenerate_sessions(self, request: HttpRequest, queryset: QuerySet[TimetableSlot]) -> None:
         created = sum(regenerate_slot(slot).created for slot in queryset)
         self.message_user(request, f"{created} sessions created.", messages.SUCCESS)
-
-
-class HistoryInline(admin.TabularInline):
-    """Rows a person reads under their parent but never adds or deletes by hand."""
-
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class RecordInline(HistoryInline):
@@ -355,13 +417,72 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ReviewedFilter(admin.SimpleListFilter):
+    title = "reviewed"
+    parameter_name = "reviewed"
+
+    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
+        return [("no", "Waiting for review"), ("yes", "Reviewed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ProxyFlag]) -> QuerySet:
+        if self.value() in ("no", "yes"):
+            return queryset.filter(reviewed_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(ProxyFlag)
 class ProxyFlagAdmin(ReadOnlyAdmin):
-    list_display = ["at", "kind", "student", "room", "session", "detail"]
-    list_filter = ["kind", "room"]
+    list_display = ["at", "kind", "student", "room", "session", "detail", "reviewed_at"]
+    list_filter = [ReviewedFilter, "kind", "room"]
     search_fields = ["student__number", "student__last_name", "detail"]
     date_hierarchy = "at"
     list_select_related = ["student", "room", "session__course"]
+    actions = ["mark_reviewed"]
+
+    @admin.action(description="Mark as reviewed (the evidence was looked at)")
+    def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[ProxyFlag]) -> None:
+        done = queryset.filter(reviewed_at__isnull=True).update(
+            reviewed_at=timezone.now(), reviewed_by=request.user
+        )
+        self.message_user(request, f"{done} flags marked as reviewed.", messages.SUCCESS)
+
+
+@admin.register(AttendanceWarning)
+class AttendanceWarningAdmin(ReadOnlyAdmin):
+    """Every warning made, sent or withdrawn, with the sessions it named."""
+
+    list_display = ["created_at", "course", "student", "kind", "level", "rate", "state", "sent_at"]
+    list_filter = ["state", "kind", "course"]
+    search_fields = ["student__number", "student__last_name", "course__code"]
+    date_hierarchy = "created_at"
+    list_select_related = ["course", "student"]
+    readonly_fields = [
+        "course",
+        "student",
+        "kind",
+        "level",
+        "state",
+        "as_of",
+        "sessions_ended",
+        "rate",
+        "sessions_named",
+        "recipients",
+        "created_at",
+        "sent_at",
+        "attempts",
+        "last_error",
+        "withdrawn_at",
+        "withdrawn_because",
+        "notice_sent_at",
+    ]
+    exclude = ["missed", "key"]
+
+    @admin.display(description="Sessions")
+    def sessions_named(self, warning: AttendanceWarning) -> str:
+        return "; ".join(
+            f"{local_when(entry['starts_at'])} {entry['room']} ({entry['status']})"
+            for entry in warning.missed
+        )
 
 
 @admin.register(AuditEntry)

@@ -11,12 +11,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, RegexValidator, validate_email
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
 from attendance import flag_kinds, names
+
+
+def split_email_list(text: str) -> list[str]:
+    return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+
+
+def validate_email_list(text: str) -> None:
+    for address in split_email_list(text):
+        validate_email(address)
+
 
 ROOM_CODE = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "A short code such as B-204.")
 STUDENT_NUMBER = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "The school's own id.")
@@ -71,6 +81,21 @@ class Student(models.Model):
         return names.full_name(self.first_name, self.last_name)
 
 
+def default_warn_below_pct() -> int | None:
+    return settings.WARN_BELOW_PCT
+
+
+def default_warn_min_sessions() -> int:
+    return settings.WARN_MIN_SESSIONS
+
+
+def default_warn_consecutive_absences() -> int | None:
+    return settings.WARN_CONSECUTIVE_ABSENCES
+
+
+WARN_POLICY_FIELDS = ("warn_below_pct", "warn_min_sessions", "warn_consecutive_absences")
+
+
 class Course(models.Model):
     code = models.CharField(max_length=32, unique=True, validators=[ROOM_CODE])
     name = models.CharField(max_length=200)
@@ -95,6 +120,38 @@ class Course(models.Model):
     tap_required = models.BooleanField(
         default=False, help_text="BLE presence alone is flagged: a card tap is expected."
     )
+    # Warnings by email (attendance.warnings); new courses start with the school's defaults.
+    warn_below_pct = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=default_warn_below_pct,
+        validators=[MaxValueValidator(100)],
+        help_text="Warn when a student's rate falls below this percentage (empty: never).",
+    )
+    warn_min_sessions = models.PositiveSmallIntegerField(
+        default=default_warn_min_sessions,
+        help_text="...once at least this many of the course's sessions have ended.",
+    )
+    warn_consecutive_absences = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=default_warn_consecutive_absences,
+        help_text="Warn after this many absences in a row, again at twice as many, and so "
+        "on (empty: never). Excused sessions are left out.",
+    )
+    warn_extra_emails = models.TextField(
+        blank=True,
+        validators=[validate_email_list],
+        help_text="Who else gets the warnings besides the student and the teachers: "
+        "addresses separated by commas or new lines.",
+    )
+    warn_policy_changed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When a warning threshold last changed: the next check looks at every "
+        "student of the course again.",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -106,6 +163,30 @@ class Course(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A changed threshold is looked at for every student of the course (not only those
+        # whose records change next), so the check needs to know when it changed.
+        if self.warn_policy != getattr(self, "_loaded_warn_policy", None):
+            self.warn_policy_changed_at = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "warn_policy_changed_at"}
+        super().save(*args, **kwargs)
+        self._loaded_warn_policy = self.warn_policy
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> Course:
+        course = super().from_db(db, field_names, values)
+        course._loaded_warn_policy = course.warn_policy  # type: ignore[attr-defined]
+        return course
+
+    @property
+    def warn_policy(self) -> tuple[int | None, ...]:
+        return tuple(getattr(self, name, None) for name in WARN_POLICY_FIELDS)
+
+    @property
+    def extra_warning_addresses(self) -> list[str]:
+        return split_email_list(self.warn_extra_emails)
 
 
 class Enrolment(models.Model):
@@ -345,6 +426,8 @@ class AttendanceRecord(models.Model):
             models.Index(fields=["student", "session"], name="record_student_session"),
             models.Index(fields=["status"], name="record_status"),
             models.Index(fields=["-session_starts_at", "id"], name="record_newest_first"),
+            # The warnings check reads the records changed since its previous run.
+            models.Index(fields=["updated_at"], name="record_updated"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["session", "student"], name="record_unique"),
@@ -440,6 +523,11 @@ class ProxyFlag(models.Model):
         max_length=200,
         blank=True,
         help_text="Names the evidence a derived flag is about, so recomputing replaces it.",
+    )
+    # A person looked at the evidence (the staff dashboard counts the flags nobody has yet).
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:
@@ -572,3 +660,4 @@ class PrivacyAction(models.Model):
 
 # Defined in their own module to keep this one readable; imported so Django registers them.
 from attendance.excuse_models import Excuse, ExcusedSession, ExcuseState  # noqa: E402, F401
+from attendance.warning_models import AttendanceWarning  # noqa: E402, F401

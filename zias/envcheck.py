@@ -51,6 +51,22 @@ def read_int(env: environ.Env, name: str, default: int, minimum: int | None = No
     return value
 
 
+def read_optional_int(
+    env: environ.Env, name: str, default: int | None, minimum: int, maximum: int
+) -> int | None:
+    """An integer in [minimum, maximum], or None when the variable says `off` (empty keeps
+    the default, as for every other variable)."""
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    if raw.strip().lower() in {"off", "none"}:
+        return None
+    value = read_int(env, name, 0, minimum=minimum)
+    if value > maximum:
+        raise ImproperlyConfigured(f"{name}: must be at most {maximum} (or off), got {value}.")
+    return value
+
+
 def read_list(env: environ.Env, name: str, default: list[str]) -> list[str]:
     raw = _raw(env, name)
     if raw is None:

@@ -22,6 +22,7 @@ from zias.envcheck import (
     read_bool,
     read_int,
     read_list,
+    read_optional_int,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -154,6 +155,23 @@ TRAVEL_OTHER_BUILDING_S = read_int(env, "TRAVEL_OTHER_BUILDING_S", 120, minimum=
 # A teacher may watch a room live from this many minutes before one of their sessions
 # there starts until this many after it ends (staff always).
 LIVE_ACCESS_MARGIN_MINUTES = read_int(env, "LIVE_ACCESS_MARGIN_MINUTES", 15, minimum=0)
+# Email (attendance warnings): django-environ's EMAIL_URL, e.g. smtp://user:pass@host:587
+# or smtp+tls://...; consolemail:// (the default) prints messages to the log instead.
+_EMAIL = env.email_url("EMAIL_URL", default="consolemail://")
+globals().update({key: value for key, value in _EMAIL.items() if value not in (None, "")})
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ZIAS <zias@localhost>")
+# An SMTP server that stops answering must not hold the ingest's tick for long.
+EMAIL_TIMEOUT = read_int(env, "EMAIL_TIMEOUT", 10, minimum=1)
+
+# Attendance warnings: the school-wide defaults a new course starts with (each course can
+# change them; `off` switches a kind of warning off).
+WARN_BELOW_PCT = read_optional_int(env, "WARN_BELOW_PCT", 75, minimum=1, maximum=100)
+WARN_MIN_SESSIONS = read_int(env, "WARN_MIN_SESSIONS", 4, minimum=1)
+WARN_CONSECUTIVE_ABSENCES = read_optional_int(
+    env, "WARN_CONSECUTIVE_ABSENCES", 3, minimum=1, maximum=100
+)
+# The ingest's tick looks for new warnings at most this often.
+WARN_CHECK_SECONDS = read_int(env, "WARN_CHECK_SECONDS", 60, minimum=1)
 
 # Retention (attendance/retention.py): phones' raw BLE reports and rejected messages older
 # than this many days are deleted by the ingest's tick, a slice of rows at a time (0 keeps

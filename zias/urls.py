@@ -5,6 +5,8 @@ from zias.health import health
 from zias.metrics_view import metrics
 
 urlpatterns = [
+    # Before the admin's own URLs, which would answer anything under admin/ with a 404.
+    path("admin/charts/", include("attendance.charts.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("health", health, name="health"),

@@ -30,7 +30,7 @@ from attendance.api.common import (
     NaturalKeySerializer,
 )
 from attendance.api.schema import ApiDefaults
-from attendance.models import ClassSession, Course, Room, Student
+from attendance.models import ClassSession, Course, Room, Student, split_email_list
 
 User = get_user_model()
 
@@ -85,7 +85,24 @@ class StudentSerializer(NaturalKeySerializer):
         return user
 
 
+class EmailListField(serializers.ListField):
+    """A list of addresses in the API, kept as one comma-separated text in the model."""
+
+    child = serializers.EmailField()
+
+    def to_representation(self, data: Any) -> list[str]:
+        return split_email_list(data or "")
+
+    def to_internal_value(self, data: Any) -> str:  # type: ignore[override]
+        return ", ".join(super().to_internal_value(data))
+
+
 class CourseSerializer(NaturalKeySerializer):
+    warn_extra_emails = EmailListField(
+        required=False,
+        help_text="Who else gets the course's attendance warnings, besides the student and "
+        "the teachers.",
+    )
     teachers = serializers.SlugRelatedField(
         slug_field="username", queryset=User.objects.all(), many=True, required=False
     )
@@ -104,7 +121,16 @@ class CourseSerializer(NaturalKeySerializer):
             "min_presence_pct",
             "early_minutes",
             "tap_required",
+            "warn_below_pct",
+            "warn_min_sessions",
+            "warn_consecutive_absences",
+            "warn_extra_emails",
         ]
+        extra_kwargs = {
+            "warn_below_pct": {"min_value": 1, "max_value": 100},
+            "warn_min_sessions": {"min_value": 1},
+            "warn_consecutive_absences": {"min_value": 1},
+        }
 
     @transaction.atomic
     def create(self, validated_data: dict[str, Any]) -> Course:

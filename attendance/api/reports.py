@@ -25,6 +25,7 @@ from attendance.api.access import (
 )
 from attendance.api.schema import ApiDefaults
 from attendance.models import AttendanceRecord, ClassSession, Course, Room, Status, Student, Visit
+from attendance.rules.rates import attendance_rate
 
 COUNTED_STATUSES = [s.value for s in Status]
 
@@ -68,13 +69,6 @@ class RealtimeSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     present = PresentSerializer(many=True)
     session = CurrentSessionSerializer(allow_null=True, help_text="The session running now.")
-
-
-def attendance_rate(attended: int, sessions: int, excused: int) -> float | None:
-    counted = sessions - excused
-    if counted <= 0:
-        return None
-    return round(100 * attended / counted, 1)
 
 
 def course_summaries(student: Student, courses: QuerySet[Course], now: datetime) -> list[dict]:

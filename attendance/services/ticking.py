@@ -17,6 +17,7 @@ from attendance.engine.reference import prune_changes
 from attendance.engine.tick import close_due_visits, finalise_ended_sessions
 from attendance.retention import purge_expired_when_due
 from attendance.services.ble import apply_phone_reports
+from attendance.warnings import check_warnings
 
 
 def periodic_tick(now: datetime | None = None) -> None:
@@ -36,6 +37,7 @@ def periodic_tick(now: datetime | None = None) -> None:
             publish_changes([], finalised.changes)
     prune_changes()
     purge_expired_when_due(now)
+    check_warnings(now)  # attendance warnings by email, at most every WARN_CHECK_SECONDS
 
 
 def settle_door_taps(now: datetime | None = None) -> bool:
