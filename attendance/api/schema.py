@@ -31,7 +31,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ZiasAutoSchema(AutoSchema):
-    """Adds 400/401/403/404/409/429 to each operation where ZIAS can answer them."""
+    """Adds 400/401/403/404/409/415/429 to each operation where ZIAS can answer them."""
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
@@ -46,6 +46,10 @@ class ZiasAutoSchema(AutoSchema):
             errors["403"] = (ErrorSerializer, "Logged in, but this role may not do this.")
         if self.method in {"POST", "PUT", "PATCH", "DELETE"}:
             errors["409"] = (_FIELD_ERRORS, "Clashes with an existing resource.")
+        if self.method in {"POST", "PUT", "PATCH"}:
+            # DRF answers a body whose Content-Type no parser takes (or a multipart body
+            # without its boundary) with 415; a client should know it may.
+            errors["415"] = (ErrorSerializer, "The body's Content-Type is not one this accepts.")
         if getattr(self.view, "throttle_scope", None):
             errors["429"] = (ErrorSerializer, "Too many attempts; wait and try again.")
         for code, (body, description) in errors.items():
