@@ -25,8 +25,7 @@ from attendance.api.access import (
 )
 from attendance.api.schema import ApiDefaults
 from attendance.models import AttendanceRecord, ClassSession, Course, Room, Status, Student, Visit
-
-COUNTED_STATUSES = [s.value for s in Status]
+from attendance.reports.rates import STATUSES, attendance_rate
 
 
 class CourseSummarySerializer(serializers.Serializer):
@@ -70,13 +69,6 @@ class RealtimeSerializer(serializers.Serializer):
     session = CurrentSessionSerializer(allow_null=True, help_text="The session running now.")
 
 
-def attendance_rate(attended: int, sessions: int, excused: int) -> float | None:
-    counted = sessions - excused
-    if counted <= 0:
-        return None
-    return round(100 * attended / counted, 1)
-
-
 def course_summaries(student: Student, courses: QuerySet[Course], now: datetime) -> list[dict]:
     """Per course: ended sessions and the student's statuses in them (three queries)."""
     course_codes = dict(courses.values_list("id", "code"))
@@ -86,7 +78,7 @@ def course_summaries(student: Student, courses: QuerySet[Course], now: datetime)
     sessions_per_course = dict(
         ended.values("course_id").annotate(n=Count("id")).values_list("course_id", "n")
     )
-    counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTED_STATUSES, 0))
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATUSES, 0))
     rows = (
         AttendanceRecord.objects.filter(student=student, session__in=ended)
         .values("session__course_id", "status")
