@@ -345,6 +345,12 @@ class AttendanceRecord(models.Model):
             models.Index(fields=["student", "session"], name="record_student_session"),
             models.Index(fields=["status"], name="record_status"),
             models.Index(fields=["-session_starts_at", "id"], name="record_newest_first"),
+            # Reports count statuses per session and student: this covers those reads, so
+            # a term's million records are counted from the index alone.
+            models.Index(
+                fields=["session", "status", "student", "session_starts_at"],
+                name="record_session_status",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["session", "student"], name="record_unique"),

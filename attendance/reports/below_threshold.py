@@ -45,17 +45,19 @@ def counts_in(
     scope: Scope, period: Period, now: datetime, course_ids: list[int]
 ) -> dict[tuple[int, int], Counts]:
     """Counts for every (course, student) pair of these courses the user may see."""
-    pairs = scope.enrolments(course_ids)
-    held = period.narrow(
-        ended_sessions(ClassSession.objects.filter(course_id__in=course_ids), now), "starts_at"
-    )
-    records = scope.records(AttendanceRecord.objects.all())
-    return reused(
-        "counts",
-        (sorted(pairs), period, now.replace(second=0, microsecond=0)),
-        len(pairs),
-        lambda: count_statuses(held, pairs, records),
-    )
+
+    def compute() -> list[tuple]:
+        held = period.narrow(
+            ended_sessions(ClassSession.objects.filter(course_id__in=course_ids), now),
+            "starts_at",
+        )
+        records = scope.records(AttendanceRecord.objects.all())
+        counts = count_statuses(held, scope.enrolments(course_ids), records)
+        return [(pair, c.as_tuple()) for pair, c in counts.items()]
+
+    key = (scope, course_ids, period, now.replace(second=0, microsecond=0))
+    kept = reused("counts", key, len(course_ids), compute)
+    return {pair: Counts.from_tuple(values) for pair, values in kept}
 
 
 def below_threshold(

@@ -45,25 +45,26 @@ class ConsecutiveAbsences:
     rows: list[AbsenceRun]
 
 
-def runs_in(order: list[int], marks: dict[int, str], n: int) -> list[tuple[int, int, int]]:
-    """(length, first index, last index) of each run of `n` or more absences.
+def runs_in(position: dict[int, int], marks: dict[int, str], n: int) -> list[tuple[int, int, int]]:
+    """(length, first position, last position) of each run of `n` or more absences.
 
-    `order` is the course's held sessions by start, `marks` a student's absent or excused
-    sessions (any session missing from it broke a run).
+    `position` numbers the course's held sessions in order; `marks` are a student's absent
+    and excused sessions. Only the marks are walked: two marks at neighbouring positions
+    continue a run, any gap between them is a session attended (or unrecorded), which
+    breaks it.
     """
-    runs, length, first, last = [], 0, -1, -1
-    for index, session_id in enumerate(order):
-        mark = marks.get(session_id)
-        if mark == Status.EXCUSED:
-            continue
+    runs: list[tuple[int, int, int]] = []
+    length, first, last, previous = 0, -1, -1, -2
+    for pos, mark in sorted((position[s], m) for s, m in marks.items()):
+        if pos != previous + 1:  # something else happened in between
+            if length >= n:
+                runs.append((length, first, last))
+            length = 0
+        previous = pos
         if mark == Status.ABSENT:
             if length == 0:
-                first = index
-            length, last = length + 1, index
-            continue
-        if length >= n:
-            runs.append((length, first, last))
-        length = 0
+                first = pos
+            length, last = length + 1, pos
     if length >= n:
         runs.append((length, first, last))
     return runs
@@ -88,45 +89,53 @@ def absence_marks(
     return dict(marks)
 
 
-def consecutive_absences(
-    scope: Scope, period: Period, now: datetime, n: int = DEFAULT_RUN, course: Course | None = None
-) -> ConsecutiveAbsences:
-    course_ids = visible_course_ids(scope, course)
+def all_runs(
+    scope: Scope, period: Period, now: datetime, course_ids: list[int]
+) -> list[tuple[int, int, int, datetime, datetime, bool]]:
+    """Every run of absences (of any length) in these courses: (course id, student id,
+    length, first start, last start, ongoing)."""
     sessions = period.narrow(
         ended_sessions(ClassSession.objects.filter(course_id__in=course_ids), now), "starts_at"
     )
     held = list(sessions.order_by("starts_at", "id").values_list("id", "course_id", "starts_at"))
-    order: dict[int, list[int]] = defaultdict(list)
-    starts = {}
+    order: dict[int, list[datetime]] = defaultdict(list)  # per course: its sessions' starts
+    position, course_of = {}, {}
     for session_id, course_id, starts_at in held:
-        order[course_id].append(session_id)
-        starts[session_id] = starts_at
-    course_of = {session_id: course_id for session_id, course_id, _ in held}
-    enrolled = set(scope.enrolments(course_ids))
-    marks = reused(
-        "absences",
-        (scope, course_ids, period, now.replace(second=0, microsecond=0)),
-        len(enrolled),
-        lambda: absence_marks(scope, sessions, course_of, enrolled),
-    )
-    found = []
+        position[session_id] = len(order[course_id])
+        order[course_id].append(starts_at)
+        course_of[session_id] = course_id
+    marks = absence_marks(scope, sessions, course_of, set(scope.enrolments(course_ids)))
+    runs = []
     for (course_id, student_id), student_marks in marks.items():
-        sequence = order[course_id]
-        for length, first, last in runs_in(sequence, student_marks, n):
-            found.append((course_id, student_id, length, first, last, len(sequence) - 1))
+        starts = order[course_id]
+        for length, first, last in runs_in(position, student_marks, 1):
+            runs.append(
+                (
+                    course_id,
+                    student_id,
+                    length,
+                    starts[first],
+                    starts[last],
+                    last == len(starts) - 1,
+                )
+            )
+    return runs
+
+
+def consecutive_absences(
+    scope: Scope, period: Period, now: datetime, n: int = DEFAULT_RUN, course: Course | None = None
+) -> ConsecutiveAbsences:
+    course_ids = visible_course_ids(scope, course)
+    key = (scope, course_ids, period, now.replace(second=0, microsecond=0))
+    runs = reused(
+        "absence-runs", key, len(course_ids), lambda: all_runs(scope, period, now, course_ids)
+    )
+    found = [run for run in runs if run[2] >= n]
     codes = dict(Course.objects.filter(pk__in={f[0] for f in found}).values_list("id", "code"))
     people = Student.objects.in_bulk({f[1] for f in found})
     rows = [
-        AbsenceRun(
-            codes[c],
-            people[s].number,
-            people[s].full_name,
-            length,
-            starts[order[c][first]],
-            starts[order[c][last]],
-            last == latest,
-        )
-        for c, s, length, first, last, latest in found
+        AbsenceRun(codes[c], people[s].number, people[s].full_name, length, first, last, ongoing)
+        for c, s, length, first, last, ongoing in found
     ]
     rows.sort(key=lambda r: (r.course, -r.length, r.student, r.first))
     return ConsecutiveAbsences(n, period, rows)
