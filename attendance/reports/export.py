@@ -30,6 +30,7 @@ FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+PCT_FORMAT = "0.0"
 
 
 def export_response(table: Table, fmt: str) -> StreamingHttpResponse | FileResponse:
@@ -88,5 +89,7 @@ def xlsx_cell(sheet: Any, kind: Kind, value: object) -> object:
     if isinstance(value, list | tuple):
         return " ".join(str(v) for v in value)
     if kind is Kind.PCT and isinstance(value, int | float):
-        return float(value)
+        cell = WriteOnlyCell(sheet, value=float(value))
+        cell.number_format = PCT_FORMAT  # one decimal, as the API gives it
+        return cell
     return value
