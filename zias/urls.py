@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from attendance.report_urls import admin_patterns as admin_report_patterns
 from zias.health import health
 from zias.metrics_view import metrics
 
 urlpatterns = [
+    path("admin/reports/", include(admin_report_patterns)),  # before the admin's catch-all
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("health", health, name="health"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ParseError, PermissionDenied
@@ -21,7 +20,7 @@ from rest_framework.views import APIView
 from attendance.api import report_schema as shapes
 from attendance.api.exports import FORMAT_PARAMETER, ExportMixin, export_responses
 from attendance.api.schema import ApiDefaults
-from attendance.models import Course, FlagKind, Room, Student
+from attendance.models import FlagKind
 from attendance.reports import (
     below_threshold,
     consecutive,
@@ -31,12 +30,11 @@ from attendance.reports import (
     rooms,
     student,
 )
+from attendance.reports.catalogue import REPORTS
 from attendance.reports.export import export_response
 from attendance.reports.period import (
     Period,
     ReportParamError,
-    parse_int,
-    parse_pct,
     parse_period,
 )
 from attendance.reports.scope import NotAllowed, Scope, scope_for
@@ -85,20 +83,6 @@ class ReportView(ExportMixin, ApiDefaults, APIView):
         return Response(self.to_json(report))
 
 
-def optional_course(request: Request) -> Course | None:
-    code = (request.query_params.get("course") or "").strip()
-    if not code:
-        return None
-    course = Course.objects.filter(code=code).first()
-    if course is None:
-        raise ReportParamError(f"course: there is no course {code!r}.")
-    return course
-
-
-def counts_json(counts: Any) -> dict[str, Any]:
-    return counts.as_dict()  # type: ignore[no-any-return]
-
-
 @extend_schema(
     tags=["reports"], parameters=PERIOD_PARAMETERS,
     responses=export_responses(shapes.CourseRegisterSerializer),
@@ -108,8 +92,8 @@ class CourseRegisterView(ReportView):
     sees only their own row)."""
 
     def build(self, request: Request, scope: Scope, period: Period, **kwargs: Any) -> Any:
-        course = get_object_or_404(Course, code=kwargs["code"])
-        return course_register.course_register(course, period, scope, timezone.now())
+        entry = REPORTS["course"]
+        return entry.build(request.query_params, scope, period, timezone.now(), kwargs["code"])
 
     def to_json(self, report: course_register.CourseRegister) -> dict[str, Any]:
         return {
@@ -146,8 +130,8 @@ class StudentReportView(ReportView):
     missed."""
 
     def build(self, request: Request, scope: Scope, period: Period, **kwargs: Any) -> Any:
-        target = get_object_or_404(Student, number=kwargs["number"])
-        return student.student_report(target, period, scope, timezone.now())
+        entry = REPORTS["student"]
+        return entry.build(request.query_params, scope, period, timezone.now(), kwargs["number"])
 
     def to_json(self, report: student.StudentReport) -> dict[str, Any]:
         return {
@@ -184,16 +168,8 @@ class BelowThresholdView(ReportView):
     sessions, lowest rate first within each course."""
 
     def build(self, request: Request, scope: Scope, period: Period, **kwargs: Any) -> Any:
-        params = request.query_params
-        least = parse_int(params, "min_sessions", below_threshold.DEFAULT_MIN_SESSIONS, 0, 10_000)
-        return below_threshold.below_threshold(
-            scope,
-            period,
-            timezone.now(),
-            pct=parse_pct(params, "pct", below_threshold.DEFAULT_PCT),
-            min_sessions=least,
-            course=optional_course(request),
-        )
+        entry = REPORTS["below-threshold"]
+        return entry.build(request.query_params, scope, period, timezone.now(), "")
 
     def to_json(self, report: below_threshold.BelowThreshold) -> dict[str, Any]:
         return {
@@ -233,10 +209,8 @@ class ConsecutiveAbsencesView(ReportView):
     """Runs of `n` or more absences in a row in a course (excused sessions left out)."""
 
     def build(self, request: Request, scope: Scope, period: Period, **kwargs: Any) -> Any:
-        n = parse_int(request.query_params, "n", consecutive.DEFAULT_RUN, 1, 10_000)
-        return consecutive.consecutive_absences(
-            scope, period, timezone.now(), n=n, course=optional_course(request)
-        )
+        entry = REPORTS["consecutive-absences"]
+        return entry.build(request.query_params, scope, period, timezone.now(), "")
 
     def to_json(self, report: consecutive.ConsecutiveAbsences) -> dict[str, Any]:
         return {
@@ -259,9 +233,8 @@ class SessionsWithoutEvidenceView(ReportView):
     session (staff, and teachers for their courses)."""
 
     def build(self, request: Request, scope: Scope, period: Period, **kwargs: Any) -> Any:
-        return no_evidence.sessions_without_evidence(
-            scope, period, timezone.now(), course=optional_course(request)
-        )
+        entry = REPORTS["sessions-without-evidence"]
+        return entry.build(request.query_params, scope, period, timezone.now(), "")
 
     def to_json(self, report: no_evidence.SessionsWithoutEvidence) -> dict[str, Any]:
         return {
@@ -288,15 +261,8 @@ class FlagsReportView(ReportView):
     """Anti-proxy flags by kind, course and student, with the evidence."""
 
     def build(self, request: Request, scope: Scope, period: Period, **kwargs: Any) -> Any:
-        params = request.query_params
-        kind = (params.get("kind") or "").strip()
-        if kind and kind not in FlagKind.values:
-            raise ReportParamError(f"kind: {kind!r} is not one of {', '.join(FlagKind.values)}.")
-        number = (params.get("student") or "").strip()
-        target = Student.objects.filter(number=number).first() if number else None
-        if number and target is None:
-            raise ReportParamError(f"student: there is no student {number!r}.")
-        return flags.flags_report(scope, period, kind, optional_course(request), target)
+        entry = REPORTS["flags"]
+        return entry.build(request.query_params, scope, period, timezone.now(), "")
 
     def to_json(self, report: flags.FlagsReport) -> dict[str, Any]:
         return {
@@ -333,8 +299,8 @@ class RoomUseView(ReportView):
     `to` say otherwise) and its held sessions against its capacity."""
 
     def build(self, request: Request, scope: Scope, period: Period, **kwargs: Any) -> Any:
-        room = get_object_or_404(Room, code=kwargs["code"])
-        return rooms.room_use(room, period, scope, timezone.now())
+        entry = REPORTS["rooms"]
+        return entry.build(request.query_params, scope, period, timezone.now(), kwargs["code"])
 
     def to_json(self, report: rooms.RoomUse) -> dict[str, Any]:
         return {

@@ -32,21 +32,30 @@ COLUMNS = [
 
 
 def keyset_rows(records: QuerySet[AttendanceRecord], page: int = PAGE) -> Iterator[tuple]:
-    """Every row of `records` (newest session first), read PAGE at a time."""
-    ordered = records.order_by("-session_starts_at", "id").values_list(*FIELDS)
+    """Every row of `records` (newest session first), read `page` at a time.
+
+    Each page is cut on the records table alone (start and id, from the index), then its
+    full rows are read by id: ordering the joined rows would have the database sort them
+    all for every page, as for the list (IdsFirstPagination).
+    """
+    keys = records.order_by("-session_starts_at", "id").values_list("session_starts_at", "id")
+    full = records.order_by().values_list(*FIELDS)
     after: tuple[datetime, int] | None = None
     while True:
-        chunk = ordered
+        chunk = keys
         if after is not None:
             start, last_id = after
-            chunk = ordered.filter(
+            chunk = keys.filter(
                 Q(session_starts_at__lt=start) | Q(session_starts_at=start, id__gt=last_id)
             )
-        rows = list(chunk[:page])
-        yield from rows
-        if len(rows) < page:
+        cut = list(chunk[:page])
+        if not cut:
             return
-        after = (rows[-1][2], rows[-1][0])
+        rows = {row[0]: row for row in full.filter(id__in=[pk for _, pk in cut])}
+        yield from (rows[pk] for _, pk in cut if pk in rows)
+        if len(cut) < page:
+            return
+        after = cut[-1]
 
 
 def as_row(row: tuple) -> list[object]:
