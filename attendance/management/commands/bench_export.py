@@ -29,6 +29,7 @@ from attendance.models import AttendanceRecord
 
 STATUS = Path("/proc/self/status")
 LIMIT_MB = 250
+PROGRESS_EVERY = 100_000
 
 
 def rss_mb(field: str) -> float:
@@ -74,12 +75,14 @@ class Command(BaseCommand):
         if response.status_code != 200:
             raise CommandError(f"{url} answered {response.status_code}")
         size = lines = 0
+        next_report = PROGRESS_EVERY
         for chunk in response.streaming_content:  # type: ignore[attr-defined]
             data = chunk if isinstance(chunk, bytes) else chunk.encode()
             size += len(data)
             lines += data.count(b"\n")
-            if lines and lines % 100_000 < data.count(b"\n") + 1 and opts["format"] == "csv":
+            if lines >= next_report:
                 self.stdout.write(f"  {lines:,} lines, {rss_mb('VmRSS'):.0f} MB resident")
+                next_report += PROGRESS_EVERY
         seconds = time.perf_counter() - started
         peak = rss_mb("VmHWM")
         rows = lines - 1 if opts["format"] == "csv" else None
