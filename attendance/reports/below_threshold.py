@@ -46,18 +46,16 @@ def counts_in(
 ) -> dict[tuple[int, int], Counts]:
     """Counts for every (course, student) pair of these courses the user may see."""
 
-    def compute() -> list[tuple]:
+    def compute() -> dict[tuple[int, int], Counts]:
         held = period.narrow(
             ended_sessions(ClassSession.objects.filter(course_id__in=course_ids), now),
             "starts_at",
         )
         records = scope.records(AttendanceRecord.objects.all())
-        counts = count_statuses(held, scope.enrolments(course_ids), records)
-        return [(pair, c.as_tuple()) for pair, c in counts.items()]
+        return count_statuses(held, scope.enrolments(course_ids), records)
 
-    key = (scope, course_ids, period, now.replace(second=0, microsecond=0))
-    kept = reused("counts", key, len(course_ids), compute)
-    return {pair: Counts.from_tuple(values) for pair, values in kept}
+    key = (scope, tuple(course_ids), period, now.replace(second=0, microsecond=0))
+    return reused("counts", key, len(course_ids), compute)
 
 
 def below_threshold(
@@ -69,11 +67,8 @@ def below_threshold(
     course: Course | None = None,
 ) -> BelowThreshold:
     counts = counts_in(scope, period, now, visible_course_ids(scope, course))
-    below = [
-        pair
-        for pair, c in counts.items()
-        if c.sessions >= min_sessions and c.rate is not None and c.rate < pct
-    ]
+    rated = ((pair, c.rate) for pair, c in counts.items() if c.sessions >= min_sessions)
+    below = [pair for pair, rate in rated if rate is not None and rate < pct]
     codes = dict(Course.objects.filter(pk__in={c for c, _ in below}).values_list("id", "code"))
     people = Student.objects.in_bulk({s for _, s in below})
     rows = [

@@ -126,7 +126,7 @@ def consecutive_absences(
     scope: Scope, period: Period, now: datetime, n: int = DEFAULT_RUN, course: Course | None = None
 ) -> ConsecutiveAbsences:
     course_ids = visible_course_ids(scope, course)
-    key = (scope, course_ids, period, now.replace(second=0, microsecond=0))
+    key = (scope, tuple(course_ids), period, now.replace(second=0, microsecond=0))
     runs = reused(
         "absence-runs", key, len(course_ids), lambda: all_runs(scope, period, now, course_ids)
     )

@@ -38,7 +38,7 @@ class Counts:
 
     @property
     def attended(self) -> int:
-        return sum(self.by_status[s] for s in ATTENDED)
+        return self.by_status[Status.PRESENT] + self.by_status[Status.LATE]
 
     @property
     def unrecorded(self) -> int:
@@ -51,14 +51,6 @@ class Counts:
 
     def as_dict(self) -> dict[str, object]:
         return {"sessions": self.sessions, **self.by_status, "rate": self.rate}
-
-    def as_tuple(self) -> tuple:
-        return (self.sessions, tuple(self.by_status[s] for s in STATUSES), self.last_attended)
-
-    @classmethod
-    def from_tuple(cls, values: tuple) -> Counts:
-        sessions, by_status, last = values
-        return cls(sessions, dict(zip(STATUSES, by_status, strict=True)), last)
 
 
 def ended_sessions(sessions: QuerySet[ClassSession], now: datetime) -> QuerySet[ClassSession]:

@@ -55,16 +55,17 @@ def student_report(student: Student, period: Period, scope: Scope, now: datetime
             "session_id", "status"
         )
     )
-    for session in held.select_related("room").order_by("starts_at", "id"):
-        entry = entries[session.course_id]
+    sessions = held.order_by("starts_at", "id").values_list(
+        "id", "course_id", "starts_at", "room__code"
+    )
+    for session_id, course_id, starts_at, room in sessions:
+        entry = entries[course_id]
         entry.counts.sessions += 1
-        status = statuses.get(session.pk)
+        status = statuses.get(session_id)
         if status is not None:
             entry.counts.by_status[status] += 1
         if status is None or status in MISSED:
-            entry.missed.append(
-                MissedSession(session.pk, session.starts_at, session.room.code, status)
-            )
+            entry.missed.append(MissedSession(session_id, starts_at, room, status))
     return StudentReport(student.number, student.full_name, period, list(entries.values()))
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.utils import timezone
 
 from attendance.models import AttendanceRecord, ClassSession, Course, Room, Status, Student, Term
+from attendance.reports.reuse import forget
 from tests.factories import make_course, make_room, make_session, make_student, make_user
 
 WEIGHTS = {
@@ -43,6 +44,7 @@ class ReportSchool:
 
 
 def build_report_school(seed: int = 18) -> ReportSchool:
+    forget()  # nothing kept from an earlier test's school
     rng = random.Random(seed)
     now = timezone.now()
     today = timezone.localdate(now)
