@@ -100,11 +100,16 @@ class BelowRowSerializer(serializers.Serializer):
     last_attended = serializers.DateTimeField(allow_null=True)
 
 
-class BelowThresholdSerializer(serializers.Serializer):
+class PageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Rows in all pages.")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
+class BelowThresholdSerializer(PageSerializer):
     pct = serializers.FloatField()
     min_sessions = serializers.IntegerField()
     period = PeriodSerializer()
-    count = serializers.IntegerField()
     results = BelowRowSerializer(many=True)
 
 
@@ -118,10 +123,9 @@ class AbsenceRunSerializer(serializers.Serializer):
     ongoing = serializers.BooleanField(help_text="The run reaches the latest held session.")
 
 
-class ConsecutiveAbsencesSerializer(serializers.Serializer):
+class ConsecutiveAbsencesSerializer(PageSerializer):
     n = serializers.IntegerField()
     period = PeriodSerializer()
-    count = serializers.IntegerField()
     results = AbsenceRunSerializer(many=True)
 
 

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from attendance.api import report_schema as shapes
+from attendance.api.common import ApiPagination
 from attendance.api.exports import FORMAT_PARAMETER, ExportMixin, export_responses
 from attendance.api.schema import ApiDefaults
 from attendance.models import FlagKind
@@ -47,6 +48,10 @@ PERIOD_PARAMETERS = [
     FORMAT_PARAMETER,
 ]
 COURSE_FILTER = OpenApiParameter("course", str, description="Only this course (its code).")
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page of `results` (1 first)."),
+    OpenApiParameter("page_size", int, description="Rows a page (default 50, at most 500)."),
+]
 
 
 def period_json(period: Period) -> dict[str, object]:
@@ -66,6 +71,14 @@ class ReportView(ExportMixin, ApiDefaults, APIView):
 
     def to_table(self, report: Any) -> Table:
         raise NotImplementedError
+
+    def paged(self, rows: list) -> tuple[list, dict[str, Any]]:
+        """One page of a long list (`page`, `page_size` up to 500), as the API's lists."""
+        paginator = ApiPagination()
+        page: list = paginator.paginate_queryset(rows, self.request, view=self) or []  # type: ignore[arg-type]
+        count = len(rows)
+        links = {"next": paginator.get_next_link(), "previous": paginator.get_previous_link()}
+        return page, {"count": count, **links}
 
     def get(self, request: Request, **kwargs: Any) -> HttpResponseBase:
         scope = scope_for(request.user)
@@ -160,6 +173,7 @@ class StudentReportView(ReportView):
         OpenApiParameter("pct", float, description="Threshold in percent (default 75)."),
         OpenApiParameter("min_sessions", int, description="Held sessions at least (default 3)."),
         COURSE_FILTER,
+        *PAGE_PARAMETERS,
     ],
     responses=export_responses(shapes.BelowThresholdSerializer),
 )
@@ -172,11 +186,12 @@ class BelowThresholdView(ReportView):
         return entry.build(request.query_params, scope, period, timezone.now(), "")
 
     def to_json(self, report: below_threshold.BelowThreshold) -> dict[str, Any]:
+        rows, links = self.paged(report.rows)
         return {
             "pct": report.pct,
             "min_sessions": report.min_sessions,
             "period": period_json(report.period),
-            "count": len(report.rows),
+            **links,
             "results": [
                 {
                     "course": r.course,
@@ -188,7 +203,7 @@ class BelowThresholdView(ReportView):
                     "rate": r.counts.rate,
                     "last_attended": r.counts.last_attended,
                 }
-                for r in report.rows
+                for r in rows
             ],
         }
 
@@ -202,6 +217,7 @@ class BelowThresholdView(ReportView):
         *PERIOD_PARAMETERS,
         OpenApiParameter("n", int, description="Absences in a row at least (default 3)."),
         COURSE_FILTER,
+        *PAGE_PARAMETERS,
     ],
     responses=export_responses(shapes.ConsecutiveAbsencesSerializer),
 )
@@ -213,11 +229,12 @@ class ConsecutiveAbsencesView(ReportView):
         return entry.build(request.query_params, scope, period, timezone.now(), "")
 
     def to_json(self, report: consecutive.ConsecutiveAbsences) -> dict[str, Any]:
+        rows, links = self.paged(report.rows)
         return {
             "n": report.n,
             "period": period_json(report.period),
-            "count": len(report.rows),
-            "results": [vars(r) for r in report.rows],
+            **links,
+            "results": [vars(r) for r in rows],
         }
 
     def to_table(self, report: consecutive.ConsecutiveAbsences) -> Table:

@@ -16,8 +16,8 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from attendance.models import AttendanceRecord, ClassSession, Course, Status, Student
-from attendance.reports.below_threshold import visible_course_ids
+from attendance.models import AttendanceRecord, ClassSession, Course, Status
+from attendance.reports.below_threshold import student_names, visible_course_ids
 from attendance.reports.period import Period
 from attendance.reports.rates import ended_sessions
 from attendance.reports.reuse import reused
@@ -126,15 +126,15 @@ def consecutive_absences(
     scope: Scope, period: Period, now: datetime, n: int = DEFAULT_RUN, course: Course | None = None
 ) -> ConsecutiveAbsences:
     course_ids = visible_course_ids(scope, course)
-    key = (scope, tuple(course_ids), period, now.replace(second=0, microsecond=0))
+    key = (scope, tuple(course_ids), period)  # kept REUSE_SECONDS, whatever `now` says
     runs = reused(
         "absence-runs", key, len(course_ids), lambda: all_runs(scope, period, now, course_ids)
     )
     found = [run for run in runs if run[2] >= n]
     codes = dict(Course.objects.filter(pk__in={f[0] for f in found}).values_list("id", "code"))
-    people = Student.objects.in_bulk({f[1] for f in found})
+    people = student_names({f[1] for f in found})
     rows = [
-        AbsenceRun(codes[c], people[s].number, people[s].full_name, length, first, last, ongoing)
+        AbsenceRun(codes[c], *people[s], length, first, last, ongoing)
         for c, s, length, first, last, ongoing in found
     ]
     rows.sort(key=lambda r: (r.course, -r.length, r.student, r.first))

@@ -323,3 +323,14 @@ def test_unknown_course_student_or_room_is_a_404(rs: ReportSchool, api) -> None:
     for url in ("course/NOPE", "student/S9999", "rooms/Z-1"):
         response = api(rs.staff).get(f"/api/v1/reports/{url}")
         assert response.status_code == 404 and "detail" in response.json()
+
+
+def test_long_lists_are_paged_like_the_api_lists(rs: ReportSchool, api) -> None:
+    url = "/api/v1/reports/below-threshold?pct=100&min_sessions=0"
+    whole = get(api(rs.staff), url)
+    first = get(api(rs.staff), f"{url}&page_size=2")
+    assert first["count"] == whole["count"] > 2 and len(first["results"]) == 2
+    assert first["previous"] is None and "page=2" in first["next"]
+    second = get(api(rs.staff), first["next"])
+    assert second["results"] == whole["results"][2:4]
+    assert api(rs.staff).get(f"{url}&page=99").status_code == 404
