@@ -24,6 +24,10 @@ def rs(db: Any, fast_passwords: None) -> ReportSchool:
     return build_report_school()
 
 
+def body(response: Any) -> bytes:
+    return b"".join(response.streaming_content)
+
+
 def logged_in(user) -> Client:
     client = Client()
     client.force_login(user)
@@ -61,10 +65,10 @@ def test_the_register_page_shows_every_mark_and_links_its_exports(rs: ReportScho
     assert mine[2 : 2 + len(expected)] == expected
     assert "term=Autumn&amp;format=csv" in html and "format=xlsx" in html
     exported = client.get("/admin/reports/course/ALGEBRA/?term=Autumn&format=csv")
-    lines = list(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode())))
+    lines = list(csv.reader(io.StringIO(body(exported).decode())))
     assert lines[1 + [r[0] for r in rows].index(student.number)][2 : 2 + len(expected)] == expected
     xlsx = client.get("/admin/reports/course/ALGEBRA/?term=Autumn&format=xlsx")
-    sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+    sheet = load_workbook(io.BytesIO(body(xlsx))).active
     assert "term Autumn" in sheet["A1"].value
 
 
