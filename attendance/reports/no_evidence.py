@@ -18,6 +18,7 @@ from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from attendance.models import AttendanceRecord, ClassSession, Course, Status
 from attendance.reports.period import Period
 from attendance.reports.rates import ended_sessions
+from attendance.reports.reuse import REUSE_MIN_COURSES, reused
 from attendance.reports.scope import Scope
 from attendance.reports.tables import Column, Kind, Table, integer, text
 from devices.models import RawEvent, Reader, SenderKind
@@ -80,6 +81,15 @@ def sessions_without_evidence(
     scope: Scope, period: Period, now: datetime, course: Course | None = None
 ) -> SessionsWithoutEvidence:
     scope.require_staff_or_teacher()
+    # Every held session of the school is probed once: kept a while, like the counts.
+    courses = REUSE_MIN_COURSES if scope.everything and course is None else len(scope.taught)
+    key = (scope, course.pk if course else None, period)
+    return reused("unseen", key, courses, lambda: _compute(scope, period, now, course))
+
+
+def _compute(
+    scope: Scope, period: Period, now: datetime, course: Course | None
+) -> SessionsWithoutEvidence:
     held = _held(scope, period, now, course)
     seen = AttendanceRecord.objects.filter(session=OuterRef("pk"), status__in=SEEN)
     unseen = list(

@@ -1,7 +1,8 @@
 """Reuse of a school-wide computation for a short while, as the lists reuse their counts.
 
-Counting every student in every course reads each record of the period once (a term of a
-2,000-student school is a million rows: seconds on MariaDB, even from a covering index).
+Counting every student in every course reads each record of the period once (a term of
+a 2,000-student school is a million rows: seconds on MariaDB, even from a covering
+index), and finding the sessions nobody was seen in probes every held session.
 A registrar pages through such a report, changes its threshold, exports it: the
 per-student counts behind it are kept for REUSE_SECONDS, so those requests take
 milliseconds. Only computations over at least REUSE_MIN_COURSES courses are kept; a

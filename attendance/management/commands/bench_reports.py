@@ -21,6 +21,7 @@ Scenario = Callable[[], tuple[Client, str]]
 SCHOOL_WIDE = {
     "report below-threshold (staff, school)",
     "report consecutive-absences (staff)",
+    "report sessions-without-evidence",
 }
 
 
