@@ -72,11 +72,15 @@ def course_register(course: Course, period: Period, scope: Scope, now: datetime)
         p.pk: RegisterRow(p.number, p.full_name, [None] * len(sessions), Counts(len(sessions)))
         for p in people
     }
-    records = AttendanceRecord.objects.filter(
-        session__in=held.values("id"), student_id__in=list(row_of)
-    ).values_list("session_id", "student_id", "status")
+    # By session ids alone, read from the covering index (session, status, student); a
+    # record of a student no longer enrolled (or not the user's own) is skipped here.
+    records = AttendanceRecord.objects.filter(session_id__in=list(column)).values_list(
+        "session_id", "student_id", "status"
+    )
     for session_id, student_id, status in records:
-        row = row_of[student_id]
+        row = row_of.get(student_id)
+        if row is None:
+            continue
         row.marks[column[session_id]] = status
         row.counts.by_status[status] += 1
         sessions[column[session_id]].counts[status] += 1
