@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
 from attendance import excuse_views, views
+from attendance.report_urls import teacher_patterns
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,4 +12,5 @@ urlpatterns = [
     path("excuses/submit", excuse_views.submit_excuse, name="excuse-submit"),
     path("excuses/<int:pk>/decide", excuse_views.decide_excuse, name="excuse-decide"),
     path("excuses/<int:pk>/document", excuse_views.excuse_document, name="excuse-document"),
+    path("reports/", include(teacher_patterns)),
 ]

@@ -16,6 +16,15 @@ from attendance.api.auth import LoginView, RefreshView
 from attendance.api.excuses import ExcuseViewSet
 from attendance.api.provisioning import CourseViewSet, RoomViewSet, SessionViewSet, StudentViewSet
 from attendance.api.records import RecordViewSet
+from attendance.api.report_views import (
+    BelowThresholdView,
+    ConsecutiveAbsencesView,
+    CourseRegisterView,
+    FlagsReportView,
+    RoomUseView,
+    SessionsWithoutEvidenceView,
+    StudentReportView,
+)
 from attendance.api.reports import RealtimeView, SummaryView
 from attendance.api.schedule import (
     EnrolmentViewSet,
@@ -57,6 +66,33 @@ v1: list[URLPattern | URLResolver] = [
     re_path(r"^auth/refresh/?$", RefreshView.as_view(), name="token-refresh"),
     re_path(r"^attendance/summary/(?P<student>[^/]+)/?$", SummaryView.as_view(), name="summary"),
     re_path(r"^attendance/realtime/(?P<room>[^/]+)/?$", RealtimeView.as_view(), name="realtime"),
+    re_path(
+        r"^reports/course/(?P<code>[^/]+)/?$",
+        CourseRegisterView.as_view(),
+        name="report-api-course",
+    ),
+    re_path(
+        r"^reports/student/(?P<number>[^/]+)/?$",
+        StudentReportView.as_view(),
+        name="report-api-student",
+    ),
+    re_path(
+        r"^reports/below-threshold/?$",
+        BelowThresholdView.as_view(),
+        name="report-api-below-threshold",
+    ),
+    re_path(
+        r"^reports/consecutive-absences/?$",
+        ConsecutiveAbsencesView.as_view(),
+        name="report-api-consecutive-absences",
+    ),
+    re_path(
+        r"^reports/sessions-without-evidence/?$",
+        SessionsWithoutEvidenceView.as_view(),
+        name="report-api-sessions-without-evidence",
+    ),
+    re_path(r"^reports/flags/?$", FlagsReportView.as_view(), name="report-api-flags"),
+    re_path(r"^reports/rooms/(?P<code>[^/]+)/?$", RoomUseView.as_view(), name="report-api-room"),
     re_path(r"^phones/?$", PhoneRegistrationView.as_view(), name="phones"),
     path("", include("devices.urls")),  # attendance/event: the HTTP side of the ingest
     path("", include(router.urls)),

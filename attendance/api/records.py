@@ -18,8 +18,11 @@ from attendance.api.common import (
     DateRangeFilterSet,
     IdsFirstPagination,
 )
+from attendance.api.exports import FORMAT_PARAMETER, ExportMixin, export_responses
 from attendance.api.schema import ApiDefaults
 from attendance.models import AttendanceRecord, Status
+from attendance.reports.export import export_response
+from attendance.reports.records_export import records_table
 
 MAX_ID = 2**63 - 1
 
@@ -81,7 +84,7 @@ class RecordFilter(DateRangeFilterSet):
 
 
 @extend_schema(tags=["attendance"])
-class RecordViewSet(ApiDefaults, mixins.ListModelMixin, viewsets.GenericViewSet):
+class RecordViewSet(ExportMixin, ApiDefaults, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Attendance records: staff see all, a teacher their courses', a student their own."""
 
     serializer_class = RecordSerializer
@@ -98,6 +101,18 @@ class RecordViewSet(ApiDefaults, mixins.ListModelMixin, viewsets.GenericViewSet)
             "session__course", "session__room", "student"
         ).order_by("-session_starts_at", "id")
         return visible_records(self.request.user, records)
+
+    @extend_schema(
+        parameters=[FORMAT_PARAMETER], responses=export_responses(RecordSerializer(many=True))
+    )
+    def list(self, request: Request, *args: object, **kwargs: object) -> Response:
+        """The records, a page at a time; with `?format=csv` or `xlsx` all of those the
+        filters select, newest session first, streamed."""
+        fmt = self.export_format(request)
+        if fmt is None:
+            return super().list(request, *args, **kwargs)
+        records = self.filter_queryset(self.get_queryset())
+        return export_response(records_table(records, request.query_params), fmt)  # type: ignore[return-value]
 
     @extend_schema(request=CorrectionSerializer, responses={200: RecordSerializer})
     @action(detail=True, methods=["post"])

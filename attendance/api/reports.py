@@ -25,9 +25,8 @@ from attendance.api.access import (
 )
 from attendance.api.schema import ApiDefaults
 from attendance.models import AttendanceRecord, ClassSession, Course, Room, Status, Student, Visit
+from attendance.reports.rates import STATUSES
 from attendance.rules.rates import attendance_rate
-
-COUNTED_STATUSES = [s.value for s in Status]
 
 
 class CourseSummarySerializer(serializers.Serializer):
@@ -80,7 +79,7 @@ def course_summaries(student: Student, courses: QuerySet[Course], now: datetime)
     sessions_per_course = dict(
         ended.values("course_id").annotate(n=Count("id")).values_list("course_id", "n")
     )
-    counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTED_STATUSES, 0))
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATUSES, 0))
     rows = (
         AttendanceRecord.objects.filter(student=student, session__in=ended)
         .values("session__course_id", "status")

@@ -1,0 +1,120 @@
+"""Course register: the course's students by its held sessions, a mark in every cell,
+counts and the rate per student, counts per session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from attendance.models import AttendanceRecord, Course, Status, Student
+from attendance.reports.period import Period
+from attendance.reports.rates import STATUSES, Counts, ended_sessions
+from attendance.reports.scope import NotAllowed, Scope
+from attendance.reports.tables import Column, Kind, Table, integer, text
+
+# What a printed register shows in a cell; a session without a record stays blank.
+MARKS = {
+    Status.PRESENT: "P", Status.LATE: "L", Status.LEFT_EARLY: "E",
+    Status.ABSENT: "A", Status.EXCUSED: "X",
+}  # fmt: skip
+LEGEND = "P present, L late, E left early, A absent, X excused, blank: no record"
+
+
+@dataclass
+class RegisterSession:
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    room: str
+    enrolled: int
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+
+    @property
+    def unrecorded(self) -> int:
+        """Students in the register without a record for this session."""
+        return self.enrolled - sum(self.counts.values())
+
+
+@dataclass
+class RegisterRow:
+    student: str
+    name: str
+    marks: list[str | None]  # one status (or None: no record) per session, in order
+    counts: Counts
+
+
+@dataclass
+class CourseRegister:
+    course: str
+    name: str
+    period: Period
+    sessions: list[RegisterSession]
+    rows: list[RegisterRow]
+
+
+def course_register(course: Course, period: Period, scope: Scope, now: datetime) -> CourseRegister:
+    students = Student.objects.filter(enrolments__course=course)
+    if not scope.sees_course_whole(course.pk):
+        if scope.student_id is None or not students.filter(pk=scope.student_id).exists():
+            raise NotAllowed("Only staff, the course's teachers and its students may see it.")
+        students = students.filter(pk=scope.student_id)  # a student: their own row only
+    people = list(students.order_by("last_name", "first_name", "number"))
+    held = period.narrow(ended_sessions(course.sessions.all(), now), "starts_at")
+    sessions = [
+        RegisterSession(s.pk, s.starts_at, s.ends_at, s.room.code, enrolled=len(people))
+        for s in held.select_related("room").order_by("starts_at", "id")
+    ]
+    column = {s.id: i for i, s in enumerate(sessions)}
+    row_of = {
+        p.pk: RegisterRow(p.number, p.full_name, [None] * len(sessions), Counts(len(sessions)))
+        for p in people
+    }
+    # By session ids alone, read from the covering index (session, status, student); a
+    # record of a student no longer enrolled (or not the user's own) is skipped here.
+    records = AttendanceRecord.objects.filter(session_id__in=list(column)).values_list(
+        "session_id", "student_id", "status"
+    )
+    for session_id, student_id, status in records:
+        row = row_of.get(student_id)
+        if row is None:
+            continue
+        row.marks[column[session_id]] = status
+        row.counts.by_status[status] += 1
+        sessions[column[session_id]].counts[status] += 1
+    return CourseRegister(course.code, course.name, period, sessions, list(row_of.values()))
+
+
+COUNT_COLUMNS = [integer(s) for s in STATUSES] + [integer("sessions"), Column("rate", Kind.PCT)]
+
+
+def as_table(register: CourseRegister) -> Table:
+    heads = [
+        text(f"{timezone.localtime(s.starts_at):%Y-%m-%d %H:%M} {s.room}")
+        for s in register.sessions
+    ]
+    columns = [text("student"), text("name"), *heads, *COUNT_COLUMNS]
+
+    def rows() -> Iterator[list[object]]:
+        for row in register.rows:
+            marks = [MARKS.get(m, "") if m else "" for m in row.marks]  # type: ignore[call-overload]
+            counts = [row.counts.by_status[s] for s in STATUSES]
+            yield [row.student, row.name, *marks, *counts, row.counts.sessions, row.counts.rate]
+        blank = [None] * len(COUNT_COLUMNS)
+        for status in STATUSES:
+            yield [
+                "",
+                f"sessions: {status}",
+                *(s.counts[status] for s in register.sessions),
+                *blank,
+            ]
+
+    return Table(
+        name=f"register-{register.course}",
+        title=f"Course register {register.course} {register.name}, {register.period.describe()}"
+        f" ({LEGEND})",
+        columns=columns,
+        rows=rows(),
+    )
