@@ -308,7 +308,14 @@ def test_reading_a_missing_password_file_gives_nothing(tmp_path: Path) -> None:
 
 def test_signal_reload_sends_sighup_to_the_pid_in_the_file(tmp_path: Path) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(30)"],
+        # SIGHUP's default action, even when the suite itself runs under nohup (which the
+        # child would otherwise inherit as "ignore").
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; signal.signal(signal.SIGHUP, "
+            "signal.SIG_DFL); print('up', flush=True); time.sleep(30)",
+        ],
         stdout=subprocess.PIPE,
     )
     assert child.stdout is not None and child.stdout.readline() == b"up\n"
