@@ -31,7 +31,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from attendance.api.common import COUNT_CACHE_MIN_ROWS, COUNT_CACHE_SECONDS
 from attendance.days import local_day
-from attendance.management.commands.bench_reports import SCHOOL_WIDE, report_scenarios
+from attendance.management.commands._bench_reports import SCHOOL_WIDE, report_scenarios
 from attendance.models import (
     AttendanceRecord,
     AuditEntry,
