@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -24,9 +23,8 @@ from attendance.api.access import (
     teacher_sees_student,
 )
 from attendance.api.schema import ApiDefaults
-from attendance.models import AttendanceRecord, ClassSession, Course, Room, Status, Student, Visit
-from attendance.reports.rates import STATUSES
-from attendance.rules.rates import attendance_rate
+from attendance.models import AttendanceRecord, ClassSession, Course, Room, Student, Visit
+from attendance.reports.rates import count_statuses, ended_sessions
 
 
 class CourseSummarySerializer(serializers.Serializer):
@@ -71,36 +69,19 @@ class RealtimeSerializer(serializers.Serializer):
 
 
 def course_summaries(student: Student, courses: QuerySet[Course], now: datetime) -> list[dict]:
-    """Per course: ended sessions and the student's statuses in them (three queries)."""
+    """Per course: ended sessions and the student's statuses in them, counted as the
+    reports count them (attendance.reports.rates: two grouped queries)."""
     course_codes = dict(courses.values_list("id", "code"))
-    ended = ClassSession.objects.filter(
-        course_id__in=course_codes, ends_at__lte=now, cancelled=False
+    ended = ended_sessions(ClassSession.objects.filter(course_id__in=course_codes), now)
+    counts = count_statuses(
+        ended,
+        [(course_id, student.pk) for course_id in course_codes],
+        records=AttendanceRecord.objects.filter(student=student),
     )
-    sessions_per_course = dict(
-        ended.values("course_id").annotate(n=Count("id")).values_list("course_id", "n")
-    )
-    counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATUSES, 0))
-    rows = (
-        AttendanceRecord.objects.filter(student=student, session__in=ended)
-        .values("session__course_id", "status")
-        .annotate(n=Count("id"))
-    )
-    for row in rows:
-        counts[row["session__course_id"]][row["status"]] = row["n"]
-    summaries = []
-    for course_id, code in sorted(course_codes.items(), key=lambda item: item[1]):
-        statuses = counts[course_id]
-        held = sessions_per_course.get(course_id, 0)
-        attended = statuses[Status.PRESENT] + statuses[Status.LATE]
-        summaries.append(
-            {
-                "course": code,
-                "sessions": held,
-                **statuses,
-                "rate": attendance_rate(attended, held, statuses[Status.EXCUSED]),
-            }
-        )
-    return summaries
+    return [
+        {"course": code, **counts[(course_id, student.pk)].as_dict()}
+        for course_id, code in sorted(course_codes.items(), key=lambda item: item[1])
+    ]
 
 
 @extend_schema(tags=["attendance"], responses={200: SummarySerializer})

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from attendance.api.reports import attendance_rate
 from attendance.models import AttendanceRecord, Status, Visit
+from attendance.rules.rates import attendance_rate
 from tests.factories import make_session
 
 if TYPE_CHECKING:
