@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from attendance.names import READER_DISPLAY_MAX
 from attendance.services import TapAnswer
 
 # A message that failed inside the server (our bug, kept in quarantine to re-run).
 SERVER_ERROR = "server_error"
-DISPLAY_MAX = 32
 
 
 def of_answer(answer: TapAnswer) -> dict[str, Any]:
@@ -19,7 +19,7 @@ def of_answer(answer: TapAnswer) -> dict[str, Any]:
     if answer.dir:
         body["dir"] = answer.dir
     if answer.display:
-        body["display"] = answer.display[:DISPLAY_MAX]
+        body["display"] = answer.display[:READER_DISPLAY_MAX]
     if answer.reason:
         body["reason"] = answer.reason
     return body
