@@ -150,7 +150,7 @@ def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime)
             outcome.record_pairs |= _pairs_overlapping(
                 phone.student_id, room, start, end, sessions, now
             )
-        evidence.append(SegmentEvidence(segment.phone, phone, lo, hi, read, intervals))
+        evidence.append(SegmentEvidence(segment.phone, phone, lo, hi, read, intervals, fresh=fresh))
         if segment.day == local_day(now):
             outcome.moves.append(_where_now(phone.student_id, intervals, segment.last))
     Visit.objects.filter(id__in=deletes).delete()
