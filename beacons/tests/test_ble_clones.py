@@ -168,15 +168,17 @@ def test_a_store_finds_the_other_sender_within_the_alignment_and_forgets_old_win
     store.clear()
     try:
         mine = _signed(NOW, 6, 8)
-        assert store.add("ph-a", mine) == set()
+        assert store.add({"ph-a": mine}) == {"ph-a": set()}
         shifted = [(at + ALIGN - timedelta(milliseconds=1), s) for at, s in mine]
-        assert store.add("ph-b", shifted) == {"ph-a"}
+        assert store.add({"ph-b": shifted}) == {"ph-b": {"ph-a"}}
         too_far = [(at - ALIGN - timedelta(seconds=1), s) for at, s in mine]
-        assert store.add("ph-c", too_far) == set()  # same windows, seconds apart: no copy
+        assert store.add({"ph-c": too_far}) == {
+            "ph-c": set()
+        }  # same windows, seconds apart: no copy
         recent = store.recent(["ph-a", "ph-b"], NOW, NOW + timedelta(minutes=2))
         assert recent["ph-a"] == mine and recent["ph-b"] == shifted
         # Half an hour on, ph-a's old windows have gone from its own set.
-        store.add("ph-a", _signed(NOW + timedelta(minutes=30), 1, 9))
+        store.add({"ph-a": _signed(NOW + timedelta(minutes=30), 1, 9)})
         assert store.recent(["ph-a"], NOW, NOW + timedelta(minutes=2))["ph-a"] == []
     finally:
         store.clear()

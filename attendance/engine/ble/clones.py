@@ -67,9 +67,9 @@ def _decode(raw: str) -> Signature:
 
 
 class CloneStore(Protocol):
-    def add(self, phone: str, signed: Sequence[Signed]) -> set[str]:
-        """Keep these windows of `phone`; the other phones that sent any of them within
-        ALIGN (this call's windows included, so of two workers the later sees the other)."""
+    def add(self, fresh: Mapping[str, Sequence[Signed]]) -> dict[str, set[str]]:
+        """Keep these windows of each phone; per phone, the other phones that sent any of
+        them within ALIGN (this call's included: of two workers, the later sees the other)."""
         ...
 
     def recent(self, phones: Iterable[str], lo: datetime, hi: datetime) -> dict[str, list[Signed]]:
@@ -87,23 +87,48 @@ class MemoryCloneStore:
         self._lock = threading.Lock()
         self._phones: dict[str, dict[datetime, Signature]] = defaultdict(dict)
         self._senders: dict[Signature, dict[tuple[str, datetime], None]] = defaultdict(dict)
+        self._swept_at = 0  # how many signatures there were after the last sweep
 
-    def add(self, phone: str, signed: Sequence[Signed]) -> set[str]:
-        others: set[str] = set()
+    def add(self, fresh: Mapping[str, Sequence[Signed]]) -> dict[str, set[str]]:
         with self._lock:
-            for at, signature in signed:
-                self._phones[phone][at] = signature
-                senders = self._senders[signature]
-                senders[(phone, at)] = None
-                for key in [k for k in senders if k[1] < at - self._keep]:
-                    del senders[key]
-                others |= {p for p, t in senders if p != phone and abs(t - at) <= ALIGN}
-            if signed:
-                newest = max(at for at, _ in signed)
-                kept = self._phones[phone]
-                for at in [t for t in kept if t < newest - self._keep]:
-                    del kept[at]
-        return others
+            for phone, signed in fresh.items():
+                self._add(phone, signed)
+            found = {phone: self._senders_near(phone, signed) for phone, signed in fresh.items()}
+            times = [at for signed in fresh.values() for at, _ in signed]
+            if times and len(self._senders) > 2 * self._swept_at + 1000:
+                self._sweep(max(times) - self._keep)
+            return found
+
+    def _sweep(self, before: datetime) -> None:
+        """Most signatures are sent once: forget those gone quiet (Redis expires them)."""
+        for signature in list(self._senders):
+            senders = self._senders[signature]
+            for key in [k for k in senders if k[1] < before]:
+                del senders[key]
+            if not senders:
+                del self._senders[signature]
+        self._swept_at = len(self._senders)
+
+    def _senders_near(self, phone: str, signed: Sequence[Signed]) -> set[str]:
+        return {
+            p
+            for at, signature in signed
+            for p, t in self._senders.get(signature, {})
+            if p != phone and abs(t - at) <= ALIGN
+        }
+
+    def _add(self, phone: str, signed: Sequence[Signed]) -> None:
+        for at, signature in signed:
+            self._phones[phone][at] = signature
+            senders = self._senders[signature]  # (phone, time) -> None: an ordered set
+            senders[(phone, at)] = None
+            for key in [k for k in senders if k[1] < at - self._keep]:
+                del senders[key]
+        if signed:
+            newest = max(at for at, _ in signed)
+            kept = self._phones[phone]
+            for at in [t for t in kept if t < newest - self._keep]:
+                del kept[at]
 
     def recent(self, phones: Iterable[str], lo: datetime, hi: datetime) -> dict[str, list[Signed]]:
         with self._lock:
@@ -118,10 +143,53 @@ class MemoryCloneStore:
             self._senders.clear()
 
 
+def _digest(encoded: str) -> str:
+    return hashlib.blake2b(encoded.encode(), digest_size=12).hexdigest()
+
+
+# ARGV: prefix, keep (ms), ttl (s), align (ms), then per phone: its id, n, and n times
+# (ms, signature digest, signature). Returns flat (phone, other sender) pairs.
+_ADD_SCRIPT = """
+local prefix, keep, ttl, align = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local out, i = {}, 5
+while i <= #ARGV do
+  local phone, n = ARGV[i], tonumber(ARGV[i + 1])
+  i = i + 2
+  local pkey, newest, seen = prefix .. 'p:' .. phone, nil, {}
+  for _ = 1, n do
+    local ms_text, digest, signature = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+    local ms = tonumber(ms_text)
+    i = i + 3
+    local skey = prefix .. 's:' .. digest
+    redis.call('ZADD', pkey, ms_text, ms_text .. '|' .. signature)
+    redis.call('ZADD', skey, ms_text, phone .. '|' .. ms_text)
+    redis.call('ZREMRANGEBYSCORE', skey, '-inf', string.format('(%.0f', ms - keep))
+    redis.call('EXPIRE', skey, ttl)
+    local near = redis.call('ZRANGEBYSCORE', skey, string.format('%.0f', ms - align),
+                            string.format('%.0f', ms + align))
+    for _, member in ipairs(near) do
+      local sender = string.match(member, '^(.*)|[^|]*$')
+      if sender ~= phone and not seen[sender] then
+        seen[sender] = true
+        out[#out + 1] = phone
+        out[#out + 1] = sender
+      end
+    end
+    if newest == nil or ms > newest then newest = ms end
+  end
+  if newest then
+    redis.call('ZREMRANGEBYSCORE', pkey, '-inf', string.format('(%.0f', newest - keep))
+    redis.call('EXPIRE', pkey, ttl)
+  end
+end
+return out
+"""
+
+
 class RedisCloneStore:
     """Sorted sets scored by event time (ms): `<prefix>p:<phone>` holds `<ms>|<signature>`,
-    `<prefix>s:<digest of signature>` holds `<phone>|<ms>`. Each add is one MULTI/EXEC, so
-    of two workers adding copies at once the later one's reads see the earlier one's
+    `<prefix>s:<digest of signature>` holds `<phone>|<ms>`. Each add is one script call
+    (atomic), so of two workers adding copies at once the later one sees the earlier one's
     windows; keys expire after the retention when their phone or signature goes quiet."""
 
     def __init__(self, url: str, keep: timedelta, prefix: str) -> None:
@@ -131,35 +199,30 @@ class RedisCloneStore:
         self._keep_ms = int(keep.total_seconds() * 1000)
         self._ttl_s = int(keep.total_seconds())
         self._prefix = prefix
+        self._add = self._redis.register_script(_ADD_SCRIPT)
 
-    def _signature_key(self, signature: Signature) -> str:
-        digest = hashlib.blake2b(_encode(signature).encode(), digest_size=12).hexdigest()
-        return f"{self._prefix}s:{digest}"
-
-    def add(self, phone: str, signed: Sequence[Signed]) -> set[str]:
-        if not signed:
-            return set()
-        align = int(ALIGN.total_seconds() * 1000)
-        phone_key = f"{self._prefix}p:{phone}"
-        pipe = self._redis.pipeline(transaction=True)
-        for at, signature in signed:
-            ms, key = _ms(at), self._signature_key(signature)
-            pipe.zadd(phone_key, {f"{ms}|{_encode(signature)}": ms})
-            pipe.zadd(key, {f"{phone}|{ms}": ms})
-            pipe.zremrangebyscore(key, "-inf", f"({ms - self._keep_ms}")
-            pipe.expire(key, self._ttl_s)
-            pipe.zrangebyscore(key, ms - align, ms + align)
-        newest = max(_ms(at) for at, _ in signed)
-        pipe.zremrangebyscore(phone_key, "-inf", f"({newest - self._keep_ms}")
-        pipe.expire(phone_key, self._ttl_s)
-        replies = pipe.execute()
-        others: set[str] = set()
-        for i in range(len(signed)):
-            for member in replies[5 * i + 4]:
-                sender = member.rsplit("|", 1)[0]
-                if sender != phone:
-                    others.add(sender)
-        return others
+    def add(self, fresh: Mapping[str, Sequence[Signed]]) -> dict[str, set[str]]:
+        """The whole batch in one script call: one round trip, atomic, and no per-command
+        cost in Python (a batch holds hundreds of windows)."""
+        args: list[str | int] = [
+            self._prefix,
+            self._keep_ms,
+            self._ttl_s,
+            int(ALIGN.total_seconds() * 1000),
+        ]
+        for phone, signed in fresh.items():
+            if signed:
+                args += [phone, len(signed)]
+                for at, signature in signed:
+                    encoded = _encode(signature)
+                    args += [_ms(at), _digest(encoded), encoded]
+        if len(args) == 4:
+            return {}
+        pairs = self._add(args=args)
+        found: dict[str, set[str]] = {phone: set() for phone in fresh}
+        for phone, sender in zip(pairs[::2], pairs[1::2], strict=True):
+            found[phone].add(sender)
+        return found
 
     def recent(self, phones: Iterable[str], lo: datetime, hi: datetime) -> dict[str, list[Signed]]:
         phones = list(phones)
@@ -200,13 +263,13 @@ def cloned_report_findings(fresh: Mapping[str, Sequence[ScanWindow]]) -> list[Fl
     """Keep the batch's fresh windows (per phone) in the shared store; every run of
     identical windows between one of these phones and any other, over the store."""
     store = clone_store()
+    signed_by_phone = {phone: signed_windows(windows) for phone, windows in fresh.items()}
+    partners_of = store.add(signed_by_phone)
     flags: list[Flag] = []
-    for phone, windows in sorted(fresh.items()):
-        signed = signed_windows(windows)
-        partners = store.add(phone, signed)
+    for phone, partners in sorted(partners_of.items()):
         if not partners:
             continue
-        times = [at for at, _ in signed]
+        times = [at for at, _ in signed_by_phone[phone]]
         # Back far enough for a run ending at the first fresh window (and its copy's).
         recent = store.recent({phone} | partners, min(times) - retention(), max(times) + ALIGN)
         flags += [f for f in cloned_signature_flags(recent) if phone in _phones_of(f)]
