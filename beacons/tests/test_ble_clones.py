@@ -184,6 +184,19 @@ def test_a_store_finds_the_other_sender_within_the_alignment_and_forgets_old_win
         store.clear()
 
 
+def test_the_memory_store_forgets_signatures_gone_quiet():
+    """The zero-setup ingest runs for days: windows sent once must not pile up. Ten hours,
+    a new phone each hour sending 1,500 windows never seen again."""
+    store = MemoryCloneStore(timedelta(minutes=20))
+    for hour in range(10):
+        at = NOW + timedelta(hours=hour)
+        store.add({f"ph-{hour}": [(at, ((hour, float(-i), 1),)) for i in range(1500)]})
+    assert len(store._senders) <= 3 * 1500  # of 15,000: sweeps keep it bounded
+    assert len(store._phones) <= 3
+    last = store.recent(["ph-9"], NOW, NOW + timedelta(hours=10))["ph-9"]
+    assert len(last) == 1  # the latest phone's window is still there to be matched
+
+
 def test_the_shared_store_is_redis_when_redis_is_configured(settings):
     expected = RedisCloneStore if settings.REDIS_URL else MemoryCloneStore
     assert isinstance(clone_store(), expected)

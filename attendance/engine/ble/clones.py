@@ -100,13 +100,20 @@ class MemoryCloneStore:
             return found
 
     def _sweep(self, before: datetime) -> None:
-        """Most signatures are sent once: forget those gone quiet (Redis expires them)."""
+        """Most signatures are sent once, and phones go quiet: forget what is older than
+        the retention (Redis expires such keys itself)."""
         for signature in list(self._senders):
             senders = self._senders[signature]
             for key in [k for k in senders if k[1] < before]:
                 del senders[key]
             if not senders:
                 del self._senders[signature]
+        for phone in list(self._phones):
+            kept = self._phones[phone]
+            for at in [t for t in kept if t < before]:
+                del kept[at]
+            if not kept:
+                del self._phones[phone]
         self._swept_at = len(self._senders)
 
     def _senders_near(self, phone: str, signed: Sequence[Signed]) -> set[str]:
@@ -251,11 +258,11 @@ def clone_store() -> CloneStore:
     global _store
     with _store_lock:
         if _store is None:
-            url = settings.REDIS_URL
-            prefix = settings.BLE_CLONE_KEY_PREFIX
-            _store = RedisCloneStore(url, retention(), prefix) if url else MemoryCloneStore(
-                retention()
-            )  # fmt: skip
+            url, keep = settings.REDIS_URL, retention()
+            if url:
+                _store = RedisCloneStore(url, keep, settings.BLE_CLONE_KEY_PREFIX)
+            else:
+                _store = MemoryCloneStore(keep)
         return _store
 
 
