@@ -10,25 +10,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Q
 
+from attendance.engine.ble.clones import cloned_report_findings, save_cloned_report_flags
 from attendance.engine.ble.evidence import BeaconBook
 from attendance.engine.flags import session_at
 from attendance.engine.loading import SessionRow, cards_of_students, readers_by_device
 from attendance.engine.travel import travel_model
 from attendance.models import ProxyFlag
-from beacons.presence import PresenceInterval, ScanWindow
+from beacons.presence import PresenceInterval
 from beacons.sightings import ReadReport
 from beacons.spoofing import (
     Flag,
     Tap,
     beacon_conflict_flags,
     card_phone_mismatch_flags,
-    cloned_report_flags,
     impossible_travel_flags,
     no_jitter_flags,
     sightings_from,
@@ -52,6 +52,7 @@ class SegmentEvidence:
     hi: datetime
     reads: list[ReadReport]
     intervals: list[PresenceInterval]
+    fresh: list[ReadReport] = field(default_factory=list)  # read from storage by this batch
 
 
 def replace_segment_flags(
@@ -66,7 +67,6 @@ def replace_segment_flags(
         for flag in _segment_flags(seg, book, taps.get(seg.phone_id, [])):
             if seg.lo <= flag.at <= seg.hi:
                 found.append((seg, flag))
-    found += _cloned_flags(segments)
     rows = {}
     for seg, flag in found:
         row = _row(seg, flag, book, sessions)
@@ -92,6 +92,9 @@ def replace_segment_flags(
     pairs = {(s, st) for _, s, st in stale if s and st}
     ProxyFlag.objects.filter(id__in={pk for pk, _, _ in stale}).delete()
     ProxyFlag.objects.bulk_create(sorted(rows.values(), key=lambda r: r.key))
+    # Across batches and workers, so kept apart from the segment's own (see clones).
+    fresh = {seg.phone_id: [r.window for r in seg.fresh] for seg in segments}
+    save_cloned_report_flags(cloned_report_findings(fresh))
     return pairs | {
         (r.session_id, r.student_id) for r in rows.values() if r.session_id and r.student_id
     }
@@ -122,17 +125,6 @@ def _segment_flags(seg: SegmentEvidence, book: BeaconBook, taps: list[Tap]) -> l
         f for f in travel if "ble" in (f.evidence.get("from_source"), f.evidence.get("to_source"))
     ]
     return flags
-
-
-def _cloned_flags(segments: list[SegmentEvidence]) -> list[tuple[SegmentEvidence, Flag]]:
-    """Identical windows from two phones, among the phones this batch replays."""
-    by_phone: dict[str, list[ScanWindow]] = {}
-    for seg in segments:
-        by_phone.setdefault(seg.phone_id, []).extend(r.window for r in seg.reads)
-    if len(by_phone) < 2:
-        return []
-    segs = {seg.phone_id: seg for seg in segments}
-    return [(segs[f.subject], f) for f in cloned_report_flags(by_phone) if f.subject in segs]
 
 
 def _taps_of(segments: list[SegmentEvidence]) -> dict[str, list[Tap]]:

@@ -17,22 +17,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Q
 
 from attendance.days import day_bounds, local_day
 from attendance.engine.ble.evidence import BeaconBook, load_beacon_book, update_beacon_health
 from attendance.engine.ble.flags import SegmentEvidence, replace_segment_flags
 from attendance.engine.ble.replay_cache import CachedRun, cache, digest
+from attendance.engine.ble.trust import read_received
 from attendance.engine.loading import SessionRow, memoised, sessions_in_rooms_on_days
 from attendance.models import Visit, VisitSource
 from beacons.models import Phone
 from beacons.presence import PresenceConfig, PresenceInterval, PresenceTracker, ScanWindow
-from beacons.sightings import ReadReport
-from beacons.spoofing.late import is_late
 from devices.models import EventType, RawEvent, SenderKind
 
 PRESENCE = PresenceConfig()
@@ -118,7 +116,7 @@ def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime)
         phone = phones[segment.phone]
         run = resumed.get(segment)
         fresh = [
-            _marked(book.directory.read(payload, ts), ts, received)
+            read_received(book.directory, payload, ts, received)
             for ts, _, payload, received in reports.get(segment, [])
         ]
         tracker = (
@@ -152,7 +150,7 @@ def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime)
             outcome.record_pairs |= _pairs_overlapping(
                 phone.student_id, room, start, end, sessions, now
             )
-        evidence.append(SegmentEvidence(segment.phone, phone, lo, hi, read, intervals))
+        evidence.append(SegmentEvidence(segment.phone, phone, lo, hi, read, intervals, fresh=fresh))
         if segment.day == local_day(now):
             outcome.moves.append(_where_now(phone.student_id, intervals, segment.last))
     Visit.objects.filter(id__in=deletes).delete()
@@ -234,11 +232,6 @@ def _runs(keys: list[tuple[datetime, str]]) -> list[list[tuple[datetime, str]]]:
 
 def _setup(book: BeaconBook, phone: PhoneInfo) -> tuple:
     return (book.setup, phone.rssi_offset_db)
-
-
-def _marked(read: ReadReport, ts: datetime, received_at: datetime) -> ReadReport:
-    late = is_late(ts, received_at, timedelta(seconds=settings.BLE_OFFLINE_WINDOW_SECONDS))
-    return replace(read, received_at=received_at, late=late)
 
 
 def _reports(
