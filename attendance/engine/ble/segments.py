@@ -101,6 +101,7 @@ def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime)
     if not segments:
         return outcome
     book = load_beacon_book()
+    presence = replace(PRESENCE, rooms=book.room_thresholds)  # the rooms' own thresholds
     resumed: dict[Segment, CachedRun] = {}
     for seg in segments:
         run = cache.resumable(seg.phone, seg.first, keys[seg], _setup(book, phones[seg.phone]))
@@ -122,7 +123,7 @@ def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime)
             for ts, _, payload, received in reports.get(segment, [])
         ]
         tracker = (
-            run.tracker if run else PresenceTracker(book.places, phone.rssi_offset_db, PRESENCE)
+            run.tracker if run else PresenceTracker(book.places, phone.rssi_offset_db, presence)
         )
         for r in fresh:
             if not r.late:  # a late report is evidence, never presence by itself
