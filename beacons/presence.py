@@ -115,6 +115,32 @@ class PresenceConfig:
         return self.leave_windows
 
 
+def room_strengths(
+    values: Mapping[int, float], places: Mapping[int, BeaconPlace]
+) -> dict[str, tuple[float, float]]:
+    """Per room heard: (its strongest beacon minus that beacon's enter threshold, and minus
+    its exit threshold), from beacon id to (smoothed) dBm; unknown beacons are left out."""
+    rooms: dict[str, tuple[float, float]] = {}
+    for beacon_id, value in values.items():
+        place = places.get(beacon_id)
+        if place is None:
+            continue
+        over_enter, over_exit = rooms.get(place.room, (UNSEEN, UNSEEN))
+        rooms[place.room] = (
+            max(over_enter, value - place.enter_rssi),
+            max(over_exit, value - place.exit_rssi),
+        )
+    return rooms
+
+
+def lead_over_others(room: str, strengths: Mapping[str, tuple[float, float]]) -> float:
+    """How far `room` is ahead of the strongest other room (dB, over enter thresholds);
+    infinite when no other room is heard at all."""
+    own = strengths.get(room, (UNSEEN, UNSEEN))[0]
+    best_other = max((v[0] for r, v in strengths.items() if r != room), default=UNSEEN)
+    return math.inf if best_other == UNSEEN else own - best_other
+
+
 @dataclass(frozen=True)
 class PresenceInterval:
     """`open` when the phone was still in the room at its last report."""
@@ -209,29 +235,14 @@ class PresenceTracker:
         return statistics.median(v for _, v in history) if history else None
 
     def _room_strengths(self) -> dict[str, tuple[float, float]]:
-        """Per room: (strongest beacon minus its enter threshold, minus its exit threshold)."""
-        rooms: dict[str, tuple[float, float]] = {}
-        for beacon_id in self._history:
-            place = self._places[beacon_id]
-            value = self.smoothed(beacon_id)
-            if value is None:
-                continue
-            over_enter, over_exit = rooms.get(place.room, (UNSEEN, UNSEEN))
-            rooms[place.room] = (
-                max(over_enter, value - place.enter_rssi),
-                max(over_exit, value - place.exit_rssi),
-            )
-        return rooms
+        values = {b: v for b in self._history if (v := self.smoothed(b)) is not None}
+        return room_strengths(values, self._places)
 
     # -- decisions ------------------------------------------------------------------------
 
     @staticmethod
     def _lead(room: str, strengths: dict[str, tuple[float, float]]) -> float:
-        """How far `room` is ahead of the strongest other room (dB, over enter thresholds);
-        infinite when no other room is heard at all."""
-        own = strengths.get(room, (UNSEEN, UNSEEN))[0]
-        best_other = max((v[0] for r, v in strengths.items() if r != room), default=UNSEEN)
-        return math.inf if best_other == UNSEEN else own - best_other
+        return lead_over_others(room, strengths)
 
     def _update_stay(self, window: ScanWindow, strengths: dict[str, tuple[float, float]]) -> None:
         stay = self._stay
