@@ -262,7 +262,7 @@ PHONE_MOMENT_STEP = PresenceConfig().silence_timeout
 
 
 def _described(names: dict[str, tuple[str, str]], changed: dict[str, tuple[Any, Any]]) -> str:
-    """ "margin default→6 dB, enter windows 2→3": an empty value is the shared default."""
+    """What changed, as in "margin default→6 dB, enter windows 2→3" (empty: the default)."""
     return ", ".join(
         f"{names[f][0]} {'default' if old is None else old}→"
         f"{'default' if new is None else new}{names[f][1]}"
