@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.db.models import Q
@@ -26,6 +26,7 @@ from attendance.days import day_bounds, local_day
 from attendance.engine.ble.evidence import BeaconBook, load_beacon_book, update_beacon_health
 from attendance.engine.ble.flags import SegmentEvidence, replace_segment_flags
 from attendance.engine.ble.replay_cache import CachedRun, cache, digest
+from attendance.engine.ble.revisions import late_among
 from attendance.engine.ble.trust import read_received
 from attendance.engine.loading import SessionRow, memoised, sessions_in_rooms_on_days
 from attendance.models import Visit, VisitSource
@@ -59,6 +60,8 @@ class BleOutcome:
     moves: list[tuple[int, str | None, datetime | None, datetime]] = field(default_factory=list)
     segments: int = 0
     windows: int = 0
+    # phone id -> student: a late report of this phone changed what follows (a revision).
+    late: dict[str, int] = field(default_factory=dict)
 
 
 def phone_moments(events: Iterable[RawEvent]) -> list[tuple[str, datetime]]:
@@ -99,6 +102,10 @@ def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime)
     if not segments:
         return outcome
     book = load_beacon_book()
+    presence = replace(PRESENCE, rooms=book.room_thresholds)  # the rooms' own thresholds
+    new_moments: dict[str, set[datetime]] = defaultdict(set)
+    for p, at in moments:
+        new_moments[p].add(at)
     resumed: dict[Segment, CachedRun] = {}
     for seg in segments:
         run = cache.resumable(seg.phone, seg.first, keys[seg], _setup(book, phones[seg.phone]))
@@ -120,12 +127,14 @@ def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime)
             for ts, _, payload, received in reports.get(segment, [])
         ]
         tracker = (
-            run.tracker if run else PresenceTracker(book.places, phone.rssi_offset_db, PRESENCE)
+            run.tracker if run else PresenceTracker(book.places, phone.rssi_offset_db, presence)
         )
         for r in fresh:
             if not r.late:  # a late report is evidence, never presence by itself
                 tracker.feed(r.window)
         read = (run.reads if run else []) + fresh
+        if late_among(read, new_moments[segment.phone]):
+            outcome.late[segment.phone] = phone.student_id
         intervals = tracker.finish(now)
         setup = _setup(book, phone)
         cache.keep(
