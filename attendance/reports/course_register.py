@@ -3,7 +3,8 @@ counts and the rate per student, counts per session."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -91,14 +92,23 @@ def course_register(course: Course, period: Period, scope: Scope, now: datetime)
         .order_by()
         .values_list("session_id", "student_id", "status")
     )
+    marks_of = {pk: row.marks for pk, row in row_of.items()}
     for session_id, student_id, status in records:
-        row = row_of.get(student_id)
-        if row is None:
-            continue
-        row.marks[column[session_id]] = status
-        row.counts.by_status[status] += 1
-        sessions[column[session_id]].counts[status] += 1
+        marks = marks_of.get(student_id)
+        if marks is not None:
+            marks[column[session_id]] = status
+    # Counted once the cells are placed, by row and by column (Counter counts in C).
+    for row in row_of.values():
+        add_counts(row.counts.by_status, row.marks)
+    for session, cells in zip(sessions, zip(*marks_of.values(), strict=True), strict=False):
+        add_counts(session.counts, cells)
     return CourseRegister(course.code, course.name, period, sessions, list(row_of.values()))
+
+
+def add_counts(counts: dict[str, int], marks: Iterable[str | None]) -> None:
+    for status, n in Counter(marks).items():
+        if status is not None:
+            counts[status] += n
 
 
 COUNT_COLUMNS = [integer(s) for s in STATUSES] + [integer("sessions"), Column("rate", Kind.PCT)]
