@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from attendance.models import AttendanceRecord, ClassSession, Course, Student
@@ -52,10 +52,17 @@ def visible_course_ids(scope: Scope, course: Course | None) -> list[int]:
 @dataclass
 class RatedCounts:
     """Every visible (course, student) pair's counts, and the rated pairs lowest rate
-    first: a threshold then reads only the pairs under it, not ten thousand rates."""
+    first: a threshold then reads only the pairs under it, not ten thousand rates.
+
+    The course codes and student names of the rows shown are looked up once and kept
+    with the counts (for as long as they are kept), so a registrar moving the threshold
+    up does not read thousands of names again each time.
+    """
 
     counts: dict[tuple[int, int], Counts]
     rated: list[tuple[float, int, tuple[int, int]]]  # (rate, sessions, pair), by rate
+    codes: dict[int, str] = field(default_factory=dict)
+    people: dict[int, tuple[str, str]] = field(default_factory=dict)  # number, name
 
     @classmethod
     def of(cls, counts: dict[tuple[int, int], Counts]) -> RatedCounts:
@@ -66,6 +73,17 @@ class RatedCounts:
     def below(self, pct: float, min_sessions: int) -> list[tuple[int, int]]:
         under = bisect_left(self.rated, pct, key=lambda entry: entry[0])
         return [pair for _, sessions, pair in self.rated[:under] if sessions >= min_sessions]
+
+    def rows(self, pairs: list[tuple[int, int]]) -> list[BelowRow]:
+        """The rows for these pairs, labelled: course, then lowest rate, then number."""
+        # Updates of a kept instance from two requests at once write the same values.
+        if missing := {c for c, _ in pairs} - self.codes.keys():
+            self.codes.update(Course.objects.filter(pk__in=missing).values_list("id", "code"))
+        if missing := {s for _, s in pairs} - self.people.keys():
+            self.people.update(student_names(missing))
+        rows = [BelowRow(self.codes[c], *self.people[s], self.counts[(c, s)]) for c, s in pairs]
+        rows.sort(key=lambda r: (r.course, r.counts.rate or 0.0, r.student))
+        return rows
 
 
 def counts_in(scope: Scope, period: Period, now: datetime, course_ids: list[int]) -> RatedCounts:
@@ -98,11 +116,7 @@ def below_threshold(
     course: Course | None = None,
 ) -> BelowThreshold:
     kept = counts_in(scope, period, now, visible_course_ids(scope, course))
-    below = kept.below(pct, min_sessions)
-    codes = dict(Course.objects.filter(pk__in={c for c, _ in below}).values_list("id", "code"))
-    people = student_names({s for _, s in below})
-    rows = [BelowRow(codes[c], *people[s], kept.counts[(c, s)]) for c, s in below]
-    rows.sort(key=lambda r: (r.course, r.counts.rate or 0.0, r.student))
+    rows = kept.rows(kept.below(pct, min_sessions))
     return BelowThreshold(pct, min_sessions, period, rows)
 
 

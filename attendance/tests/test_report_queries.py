@@ -12,7 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from attendance.models import Enrolment
-from attendance.reports.below_threshold import RatedCounts
+from attendance.reports.below_threshold import RatedCounts, counts_in
+from attendance.reports.period import Period
 from attendance.reports.rates import Counts
 from attendance.reports.scope import Scope, scope_for
 from attendance.tests.report_school import ReportSchool, build_report_school
@@ -103,3 +104,18 @@ def test_a_report_costs_the_same_queries_for_a_bigger_course(
     make_session(rs.algebra, rs.room, rs.held["ALGEBRA"][-1].starts_at + timedelta(days=1))
     with django_assert_num_queries(len(before.captured_queries)):
         assert client.get(url).status_code == 200
+
+
+def test_kept_counts_label_their_rows_once(rs: ReportSchool, django_assert_num_queries) -> None:
+    kept = counts_in(Scope(everything=True), Period(), rs.now, [rs.algebra.pk, rs.history.pk])
+    pairs = kept.below(100, min_sessions=0)
+    with django_assert_num_queries(2):  # the course codes and the students' names
+        first = kept.rows(pairs)
+    with django_assert_num_queries(0):
+        again = kept.rows(pairs)
+    assert [(r.course, r.student, r.name) for r in again] == [
+        (r.course, r.student, r.name) for r in first
+    ]
+    assert {r.student for r in first} == {s.number for s in rs.students}
+    rates = [r.counts.rate for r in first if r.course == "ALGEBRA"]
+    assert rates == sorted(rates)  # lowest rate first within a course
