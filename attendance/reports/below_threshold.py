@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from attendance.models import AttendanceRecord, ClassSession, Course, Student
+from attendance.names import full_name
 from attendance.reports.period import Period
 from attendance.reports.rates import Counts, count_statuses, ended_sessions
 from attendance.reports.reuse import reused
@@ -35,24 +37,65 @@ class BelowThreshold:
 
 
 def visible_course_ids(scope: Scope, course: Course | None) -> list[int]:
+    """The courses of which the user sees a row (only `course`, if given): asked of the
+    database only when a student's enrolments decide it."""
+    if course is not None and scope.sees_course_whole(course.pk):
+        return [course.pk]
+    if course is None and not scope.everything and scope.student_id is None:
+        return sorted(scope.taught)
     courses = scope.courses()
     if course is not None:
         courses = courses.filter(pk=course.pk)
     return list(courses.values_list("id", flat=True))
 
 
-def counts_in(
-    scope: Scope, period: Period, now: datetime, course_ids: list[int]
-) -> dict[tuple[int, int], Counts]:
+@dataclass
+class RatedCounts:
+    """Every visible (course, student) pair's counts, and the rated pairs lowest rate
+    first: a threshold then reads only the pairs under it, not ten thousand rates.
+
+    The course codes and student names of the rows shown are looked up once and kept
+    with the counts (for as long as they are kept), so a registrar moving the threshold
+    up does not read thousands of names again each time.
+    """
+
+    counts: dict[tuple[int, int], Counts]
+    rated: list[tuple[float, int, tuple[int, int]]]  # (rate, sessions, pair), by rate
+    codes: dict[int, str] = field(default_factory=dict)
+    people: dict[int, tuple[str, str]] = field(default_factory=dict)  # number, name
+
+    @classmethod
+    def of(cls, counts: dict[tuple[int, int], Counts]) -> RatedCounts:
+        rated = [(c.rate, c.sessions, pair) for pair, c in counts.items() if c.rate is not None]
+        rated.sort(key=lambda entry: entry[0])
+        return cls(counts, rated)  # type: ignore[arg-type]  # None rates left out above
+
+    def below(self, pct: float, min_sessions: int) -> list[tuple[int, int]]:
+        under = bisect_left(self.rated, pct, key=lambda entry: entry[0])
+        return [pair for _, sessions, pair in self.rated[:under] if sessions >= min_sessions]
+
+    def rows(self, pairs: list[tuple[int, int]]) -> list[BelowRow]:
+        """The rows for these pairs, labelled: course, then lowest rate, then number."""
+        # Updates of a kept instance from two requests at once write the same values.
+        if missing := {c for c, _ in pairs} - self.codes.keys():
+            self.codes.update(Course.objects.filter(pk__in=missing).values_list("id", "code"))
+        if missing := {s for _, s in pairs} - self.people.keys():
+            self.people.update(student_names(missing))
+        rows = [BelowRow(self.codes[c], *self.people[s], self.counts[(c, s)]) for c, s in pairs]
+        rows.sort(key=lambda r: (r.course, r.counts.rate or 0.0, r.student))
+        return rows
+
+
+def counts_in(scope: Scope, period: Period, now: datetime, course_ids: list[int]) -> RatedCounts:
     """Counts for every (course, student) pair of these courses the user may see."""
 
-    def compute() -> dict[tuple[int, int], Counts]:
+    def compute() -> RatedCounts:
         held = period.narrow(
             ended_sessions(ClassSession.objects.filter(course_id__in=course_ids), now),
             "starts_at",
         )
         records = scope.records(AttendanceRecord.objects.all())
-        return count_statuses(held, scope.enrolments(course_ids), records)
+        return RatedCounts.of(count_statuses(held, scope.enrolments(course_ids), records))
 
     key = (scope, tuple(course_ids), period)  # kept REUSE_SECONDS, whatever `now` says
     return reused("counts", key, len(course_ids), compute)
@@ -61,7 +104,7 @@ def counts_in(
 def student_names(ids: set[int]) -> dict[int, tuple[str, str]]:
     """Number and full name per student id (plain rows: thousands of students in one go)."""
     rows = Student.objects.filter(pk__in=ids).values_list("id", "number", "first_name", "last_name")
-    return {pk: (number, f"{first} {last}".strip()) for pk, number, first, last in rows}
+    return {pk: (number, full_name(first, last)) for pk, number, first, last in rows}
 
 
 def below_threshold(
@@ -72,15 +115,8 @@ def below_threshold(
     min_sessions: int = DEFAULT_MIN_SESSIONS,
     course: Course | None = None,
 ) -> BelowThreshold:
-    counts = counts_in(scope, period, now, visible_course_ids(scope, course))
-    rated = ((pair, c.rate) for pair, c in counts.items() if c.sessions >= min_sessions)
-    below = [pair for pair, rate in rated if rate is not None and rate < pct]
-    codes = dict(Course.objects.filter(pk__in={c for c, _ in below}).values_list("id", "code"))
-    people = Student.objects.in_bulk({s for _, s in below})
-    rows = [
-        BelowRow(codes[c], people[s].number, people[s].full_name, counts[(c, s)]) for c, s in below
-    ]
-    rows.sort(key=lambda r: (r.course, r.counts.rate or 0.0, r.student))
+    kept = counts_in(scope, period, now, visible_course_ids(scope, course))
+    rows = kept.rows(kept.below(pct, min_sessions))
     return BelowThreshold(pct, min_sessions, period, rows)
 
 

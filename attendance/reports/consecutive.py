@@ -78,8 +78,10 @@ def absence_marks(
 ) -> dict[tuple[int, int], dict[int, str]]:
     """Per visible (course, student): their absent and excused sessions among `sessions`."""
     records = scope.records(AttendanceRecord.objects.filter(session__in=sessions.values("id")))
-    rows = records.filter(status__in=[Status.ABSENT, Status.EXCUSED]).values_list(
-        "session_id", "student_id", "status"
+    rows = (
+        records.filter(status__in=[Status.ABSENT, Status.EXCUSED])
+        .order_by()  # the default order would join sessions and students to sort
+        .values_list("session_id", "student_id", "status")
     )
     marks: dict[tuple[int, int], dict[int, str]] = defaultdict(dict)
     for session_id, student_id, status in rows:

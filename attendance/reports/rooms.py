@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from attendance.api.common import start_of_day
-from attendance.models import AttendanceRecord, ClassSession, Room, Visit
+from attendance.models import AttendanceRecord, ClassSession, Enrolment, Room, Visit
 from attendance.reports.no_evidence import SEEN
 from attendance.reports.period import Period, ReportParamError
 from attendance.reports.rates import ended_sessions
@@ -116,28 +117,29 @@ def room_use(room: Room, period: Period, scope: Scope, now: datetime) -> RoomUse
 
 def session_use(room: Room, first: datetime, after: datetime, now: datetime) -> list[SessionUse]:
     held = ended_sessions(room.sessions.filter(starts_at__gte=first, starts_at__lt=after), now)
+    # Enrolments counted per session by a correlated count (index only), not by joining
+    # them in and grouping every session's course row.
+    enrolled = (
+        Enrolment.objects.filter(course=OuterRef("course"))
+        .order_by()
+        .values("course")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     sessions = list(
-        held.select_related("course")
-        .annotate(enrolled=Count("course__enrolments", distinct=True))
+        held.annotate(enrolled=Coalesce(Subquery(enrolled), 0))
         .order_by("starts_at", "id")
+        .values_list("id", "course__code", "starts_at", "ends_at", "enrolled")
     )
     seen = dict(
-        AttendanceRecord.objects.filter(session__in=[s.pk for s in sessions], status__in=SEEN)
+        AttendanceRecord.objects.filter(session__in=[s[0] for s in sessions], status__in=SEEN)
         .order_by()
         .values_list("session_id")
         .annotate(n=Count("id"))
     )
     return [
-        SessionUse(
-            s.pk,
-            s.course.code,
-            s.starts_at,
-            s.ends_at,
-            s.enrolled,  # type: ignore[attr-defined]
-            seen.get(s.pk, 0),
-            room.capacity,
-        )
-        for s in sessions
+        SessionUse(pk, code, starts_at, ends_at, n, seen.get(pk, 0), room.capacity)
+        for pk, code, starts_at, ends_at, n in sessions
     ]
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from attendance.api.access import is_staff, student_of, taught_courses
+from attendance.api.access import is_staff
 from attendance.models import AttendanceRecord, Course, Enrolment
 
 
@@ -77,8 +78,10 @@ def scope_for(user: Any) -> Scope:
         return Scope(everything=True)
     if not (user and user.is_authenticated):
         return Scope()
-    student = student_of(user)
-    return Scope(
-        taught=frozenset(taught_courses(user).values_list("id", flat=True)),
-        student_id=None if student is None else student.pk,
-    )
+    # The courses taught and the linked Student row in one query (a row per course taught,
+    # or one row of NULLs): each query a report spares is a few milliseconds on a busy
+    # machine, where every round trip waits for the database to be scheduled.
+    rows = get_user_model().objects.filter(pk=user.pk).values_list("taught_courses", "student")
+    taught = frozenset(course for course, _ in rows if course is not None)
+    students = {student for _, student in rows if student is not None}
+    return Scope(taught=taught, student_id=next(iter(students), None))

@@ -51,9 +51,9 @@ def student_report(student: Student, period: Period, scope: Scope, now: datetime
         ended_sessions(ClassSession.objects.filter(course_id__in=list(entries)), now), "starts_at"
     )
     statuses = dict(
-        AttendanceRecord.objects.filter(student=student, session__in=held.values("id")).values_list(
-            "session_id", "status"
-        )
+        AttendanceRecord.objects.filter(student=student, session__in=held.values("id"))
+        .order_by()  # the default order would join sessions and students to sort
+        .values_list("session_id", "status")
     )
     sessions = held.order_by("starts_at", "id").values_list(
         "id", "course_id", "starts_at", "room__code"
