@@ -60,6 +60,19 @@ class CorrectionSerializer(serializers.Serializer):
     )
 
 
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """An order page boundaries can rely on: the chosen keys, then the record's id (a key
+    that repeats, such as a status, would let rows move between pages or be skipped). Nothing
+    chosen, or only empty keys (`?ordering=,`), keeps the view's own order."""
+
+    def filter(self, qs: QuerySet, value: list[str] | None) -> QuerySet:
+        chosen = [key for key in value or [] if key]
+        if not chosen:
+            return qs
+        ordered = super().filter(qs, chosen)
+        return ordered.order_by(*ordered.query.order_by, "id")
+
+
 class RecordFilter(DateRangeFilterSet):
     student = django_filters.CharFilter(field_name="student__number", help_text="Student number.")
     room = django_filters.CharFilter(field_name="session__room__code", help_text="Room code.")
@@ -67,7 +80,7 @@ class RecordFilter(DateRangeFilterSet):
     session = django_filters.NumberFilter(field_name="session_id", min_value=1, max_value=MAX_ID)
     status = django_filters.ChoiceFilter(choices=Status.choices)
     date_field = "session_starts_at"
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=(
             ("session_starts_at", "starts_at"),
             ("student__number", "student"),
