@@ -3,6 +3,8 @@ each beacon's room and thresholds, and the rooms (for travel times and flag rows
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +27,11 @@ class BeaconBook:
     beacon_rooms: dict[int, str]
     room_ids: dict[str, int]
     room_places: dict[str, Place]
-    setup: tuple = ()  # everything a replay's result depends on: a cached run must match it
+    setup: tuple = ()  # everything a replay's result depends on: a checkpoint must match it
+
+    @functools.cached_property
+    def setup_digest(self) -> str:
+        return hashlib.blake2b(repr(self.setup).encode(), digest_size=16).hexdigest()
 
     def adjacent(self, a: str, b: str) -> bool:
         """Conservative: rooms on one floor of one building may be heard through a wall;
