@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from beacons.presence import ScanWindow, Sighting
@@ -52,12 +52,13 @@ class RecentReads:
         return len(self.windows) == CONTEXT_WINDOWS
 
     def state(self) -> dict[str, Any]:
+        """As plain data; times as integer Unix microseconds (compact, and exact)."""
         return {
             "windows": [
-                [w.at.isoformat(), w.window_s, [[s.beacon_id, s.rssi, s.n] for s in w.sightings]]
+                [_us(w.at), w.window_s, [[s.beacon_id, s.rssi, s.n] for s in w.sightings]]
                 for w in self.windows
             ],
-            "times": [t.isoformat() for t in self.times],
+            "times": [_us(t) for t in self.times],
             "regular": self.regular,
         }
 
@@ -65,9 +66,20 @@ class RecentReads:
     def from_state(cls, state: Mapping[str, Any]) -> RecentReads:
         recent = cls()
         recent.windows.extend(
-            ScanWindow(datetime.fromisoformat(at), tuple(Sighting(b, r, n) for b, r, n in seen), ws)
+            ScanWindow(_at(at), tuple(Sighting(b, r, n) for b, r, n in seen), ws)
             for at, ws, seen in state["windows"]
         )
-        recent.times.extend(datetime.fromisoformat(t) for t in state["times"])
+        recent.times.extend(_at(t) for t in state["times"])
         recent.regular = state["regular"]
         return recent
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _us(at: datetime) -> int:
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+def _at(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)

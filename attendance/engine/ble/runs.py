@@ -140,10 +140,34 @@ def shared_ranges(items: Sequence[tuple[Any, datetime, datetime]], field_name: s
     return query
 
 
-def load_rows(runs: Sequence[PhoneRun]) -> None:
-    """Each run's stored reports after its starting point, in event-time order."""
-    if not runs:
-        return
+def load_rows(runs: Sequence[PhoneRun], stored: Sequence[RawEvent] = ()) -> None:
+    """Each run's stored reports after its starting point, in event-time order.
+
+    A run resumed from its phone's head needs only the reports this batch has just stored
+    (`stored`): every earlier batch took its own reports in under the phone's lock, moving
+    the head past them, so no stored report after the head is another batch's. (A late
+    report older than the head resumes nothing, and a report of a phone not registered
+    then has no checkpoint, so its phone's first run reads the day.) The others (replayed
+    from before the head, or from the day's start) read theirs back."""
+    just_stored: dict[str, list[ReportRow]] = defaultdict(list)
+    for e in stored:
+        if e.sender_kind == SenderKind.PHONE and e.type == EventType.BLE:
+            body = e.payload if isinstance(e.payload, dict) else {}
+            just_stored[e.sender].append((e.ts, e.event_id, body, e.received_at))
+    reading = []
+    for run in runs:
+        if run.resume.from_head and run.started_at is not None:
+            run.rows = [r for r in just_stored.get(run.phone.phone_id, ())
+                        if run.is_after_start(r[0], r[1])]  # fmt: skip
+        else:
+            reading.append(run)
+    if reading:
+        _read_rows(reading)
+    for run in runs:
+        run.rows.sort(key=lambda r: (r[0], r[1]))  # event time, then id: one order for ties
+
+
+def _read_rows(runs: Sequence[PhoneRun]) -> None:
     by_phone: dict[str, list[PhoneRun]] = defaultdict(list)
     for run in runs:
         by_phone[run.phone.phone_id].append(run)
@@ -157,8 +181,6 @@ def load_rows(runs: Sequence[PhoneRun]) -> None:
                 body = payload if isinstance(payload, dict) else {}
                 run.rows.append((ts, event_id, body, received))
                 break
-    for run in runs:
-        run.rows.sort(key=lambda r: (r[0], r[1]))  # event time, then id: one order for ties
 
 
 def late_reports_at(

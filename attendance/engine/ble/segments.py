@@ -91,9 +91,11 @@ def _active_phones(student_ids: set[int]) -> dict[int, str]:
     )
 
 
-def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime) -> BleOutcome:
+def apply_phone_evidence(
+    moments: Sequence[tuple[str, datetime]], now: datetime, stored: Sequence[RawEvent] = ()
+) -> BleOutcome:
     """Take each phone's day forward from the checkpoint before its earliest moment; save
-    visits, checkpoints and flags."""
+    visits, checkpoints and flags. `stored`: reports this batch has just stored."""
     outcome = BleOutcome()
     phones = _phones({p for p, _ in moments}) if moments else {}
     by_unit: dict[tuple[str, date], list[datetime]] = defaultdict(list)
@@ -135,7 +137,7 @@ def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime)
             places=book.places, rssi_offset_db=phones[p].rssi_offset_db, config=PRESENCE,
         )  # fmt: skip
         phone_runs.append(PhoneRun(phones[p], resume, *day_bounds(day), setups[p]))
-    load_rows(phone_runs)
+    load_rows(phone_runs, stored)
     for run in phone_runs:
         take_in(run, book, now, offline, PRESENCE.silence_timeout)
     days = {r.resume.day for r in phone_runs} | {day for _, day in late_only}
