@@ -160,7 +160,7 @@ def test_a_report_in_order_resumes_the_latest_checkpoint_and_reads_no_earlier_re
     event_reads = [q["sql"] for q in queries if "FROM `devices_rawevent`" in q["sql"]]
     assert event_reads == [], "the batch's own reports are not read back"
     kept = PresenceCheckpoint.objects.values_list("phone__phone_id", "at")
-    newest = {}
+    newest: dict[str, datetime] = {}
     for phone, at in kept:
         newest[phone] = max(newest.get(phone, at), at)
     stored = RawEvent.objects.values("sender").annotate(last=Max("ts"))
