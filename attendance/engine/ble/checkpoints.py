@@ -148,10 +148,13 @@ def snapshot(
 
 
 def save(
-    snapshots: Sequence[PresenceCheckpoint], replayed_from: dict[int, datetime | None]
+    snapshots: Sequence[PresenceCheckpoint],
+    replayed_from: dict[int, datetime | None],
+    held: dict[int, list[Held]],
 ) -> None:
     """Store the batch's checkpoints. `replayed_from`: phones that resumed from before their
-    head (or from the day's start, None), whose later checkpoints no longer hold."""
+    head (or from the day's start, None), whose later checkpoints no longer hold. `held`:
+    the phones' checkpoints as loaded (to prune only where a slot has fallen behind)."""
     stale = Q()
     for phone, at in replayed_from.items():
         stale |= Q(phone_id=phone) if at is None else Q(phone_id=phone, at__gt=at)
@@ -174,7 +177,11 @@ def save(
         newest[s.phone_id] = max(newest.get(s.phone_id, s.slot), s.slot)
     by_cut: dict[int, list[int]] = defaultdict(list)
     for phone, slot in newest.items():
-        by_cut[slot - keep_slots()].append(phone)
+        cut = slot - keep_slots()
+        if any(h.slot < cut for h in held.get(phone, ())):
+            by_cut[cut].append(phone)
+    if not by_cut:
+        return
     old = Q()
     for cut, phones in by_cut.items():
         old |= Q(phone_id__in=phones, slot__lt=cut)

@@ -179,6 +179,7 @@ def apply_phone_evidence(
     checkpoints.save(
         [s for run in phone_runs for s in run.snapshots],
         {run.phone.pk: run.started_at for run in phone_runs if not run.resume.from_head},
+        held,
     )
     outcome.record_pairs |= replace_ble_flags(evidence, book, sessions)
     update_beacon_health(
