@@ -165,3 +165,27 @@ def test_a_report_in_order_resumes_the_latest_checkpoint_and_reads_no_earlier_re
         newest[phone] = max(newest.get(phone, at), at)
     stored = RawEvent.objects.values("sender").annotate(last=Max("ts"))
     assert newest == {row["sender"]: row["last"] for row in stored}
+
+
+@pytest.mark.django_db
+@time_machine.travel(NOW, tick=False)
+def test_a_report_out_of_order_resumes_the_checkpoint_before_it_not_the_day():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reports = [r for r in world(98) if r[0] == "ph-p0"]
+    late = reports[-20]  # about four minutes before the phone's last report
+    others = [r for r in reports if r is not late]
+    handle_batch([message(p, b, at + timedelta(seconds=1)) for p, at, b in others], prefix=PREFIX)
+    without = outcome()[0]
+    with CaptureQueriesContext(connection) as queries:
+        handle_batch([message(late[0], late[2], late[1] + timedelta(minutes=5))], prefix=PREFIX)
+    reads = [q["sql"] for q in queries if "`devices_rawevent`.`ts` >=" in q["sql"]]
+    assert len(reads) == 1, "the reports after the checkpoint are read back"
+    day_start = "2026-03-02 00:00:00"
+    assert day_start not in reads[0], "from a checkpoint before the report, not the day's start"
+    with_late = outcome()[0]
+    PresenceCheckpoint.objects.all().delete()
+    services.apply_phone_reports([("ph-p0", START)], NOW, "replayed from scratch")
+    assert outcome()[0] == with_late
+    assert with_late != [] and without != []

@@ -170,18 +170,17 @@ def _cloned_flags(evidence: list[PhoneEvidence]) -> list[tuple[PhoneEvidence, Fl
 
 def _taps_of(evidence: list[PhoneEvidence]) -> dict[str, list[Tap]]:
     """The phone owners' accepted-card door taps around the runs (one query)."""
-    segments = evidence
-    if not segments:
+    if not evidence:
         return {}
-    students = {seg.phone.student_id for seg in segments}
+    students = {ev.phone.student_id for ev in evidence}
     cards = cards_of_students(students)
     if not cards:
         return {}
     reach = TAP_LOOKBACK + TAP_REACH
     when = Q(
         uid__in=set(cards),
-        ts__gte=min(seg.lo for seg in segments if seg.lo is not None) - reach,
-        ts__lte=max(seg.hi or seg.lo for seg in segments if seg.lo is not None) + TAP_REACH,
+        ts__gte=min(ev.lo for ev in evidence if ev.lo is not None) - reach,
+        ts__lte=max(ev.hi or ev.lo for ev in evidence if ev.lo is not None) + TAP_REACH,
     )
     rows = list(
         RawEvent.objects.filter(when, sender_kind=SenderKind.DEVICE, type=EventType.RFID)
@@ -190,8 +189,8 @@ def _taps_of(evidence: list[PhoneEvidence]) -> dict[str, list[Tap]]:
     )
     readers = readers_by_device({sender for sender, _, _ in rows})
     phones_of: dict[int, list[str]] = defaultdict(list)
-    for seg in segments:
-        phones_of[seg.phone.student_id].append(seg.phone_id)
+    for ev in evidence:
+        phones_of[ev.phone.student_id].append(ev.phone_id)
     taps: dict[str, list[Tap]] = defaultdict(list)
     for sender, uid, ts in rows:
         card, reader = cards.get(uid), readers.get(sender)
@@ -204,19 +203,19 @@ def _taps_of(evidence: list[PhoneEvidence]) -> dict[str, list[Tap]]:
 
 
 def _row(
-    seg: PhoneEvidence, flag: Flag, book: BeaconBook, sessions: Iterable[SessionRow]
+    ev: PhoneEvidence, flag: Flag, book: BeaconBook, sessions: Iterable[SessionRow]
 ) -> ProxyFlag:
     room = flag.room
     session = session_at(room, flag.at, sessions) if room else None
     return ProxyFlag(
         kind=flag.kind,
-        key=_key(seg.phone_id, flag),
-        student_id=seg.phone.student_id,
+        key=_key(ev.phone_id, flag),
+        student_id=ev.phone.student_id,
         room_id=book.room_ids.get(room) if room else None,
         session_id=session.id if session else None,
         at=flag.at,
         detail=flag.detail[:300],
-        evidence={**flag.evidence, "phone": seg.phone_id, "source": "ble"},
+        evidence={**flag.evidence, "phone": ev.phone_id, "source": "ble"},
     )
 
 
