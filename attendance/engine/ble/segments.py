@@ -40,7 +40,7 @@ from attendance.engine.ble.runs import (
     take_in,
 )
 from attendance.engine.ble.visits import Pair, diff, held_visits, pairs_overlapping
-from attendance.engine.loading import memoised, sessions_in_rooms_on_days
+from attendance.engine.loading import SessionRow, memoised, sessions_in_rooms_on_days
 from attendance.models import Visit, VisitSource
 from beacons.models import Phone, PresenceCheckpoint
 from beacons.presence import PresenceConfig, PresenceInterval
@@ -107,19 +107,56 @@ def apply_phone_evidence(
     book = load_beacon_book()
     offline = timedelta(seconds=settings.BLE_OFFLINE_WINDOW_SECONDS)
     held = checkpoints.load_held(phones[p].pk for p, _ in by_unit)
+    runs, late_only = _plan(by_unit, phones, held, book, offline)
+    load_rows(runs, stored)
+    for run in runs:
+        take_in(run, book, now, offline, PRESENCE.silence_timeout)
+    days = {r.resume.day for r in runs} | {day for _, day in late_only}
+    sessions = sessions_in_rooms_on_days(book.room_ids.values(), days)
+    evidence = _save_visits(runs, book, sessions, now, outcome)
+    evidence += [
+        PhoneEvidence(
+            p, phones[p], None, None, False, late_reads(rows, book), [], False, [], [], []
+        )
+        for (p, _), rows in late_only.items()
+    ]
+    checkpoints.save(
+        [s for run in runs for s in run.snapshots],
+        {run.phone.pk: run.started_at for run in runs if not run.resume.from_head},
+        held,
+    )
+    outcome.record_pairs |= replace_ble_flags(evidence, book, sessions)
+    seen: dict[int, datetime] = {}
+    for w in (w for run in runs for w in run.windows):
+        for sighting in w.sightings:
+            seen[sighting.beacon_id] = max(seen.get(sighting.beacon_id, w.at), w.at)
+    update_beacon_health(book, seen, [r.rows for r in runs] + list(late_only.values()))
+    return outcome
+
+
+def _plan(
+    by_unit: dict[tuple[str, date], list[datetime]],
+    phones: dict[str, PhoneInfo],
+    held: dict[int, list[checkpoints.Held]],
+    book: BeaconBook,
+    offline: timedelta,
+) -> tuple[list[PhoneRun], dict[tuple[str, date], list[ReportRow]]]:
+    """Per (phone, day): the run from the checkpoint before its earliest moment; and the
+    late reports older than its head, which resume nothing and are judged on their own."""
     setups = {p: _setup(book, phones[p]) for p, _ in by_unit}
-    # Moments older than the phone's head that are only late reports resume nothing.
     older = []
     for (p, day), ats in by_unit.items():
         top = checkpoints.head(held.get(phones[p].pk, []), day, setups[p])
         older += [(p, at) for at in ats if top is not None and at <= top.at]
     late_rows, only_late = late_reports_at(older, offline)
     starts: dict[tuple[str, date], checkpoints.Held | None] = {}
-    late_only: dict[tuple[str, date], list[ReportRow]] = defaultdict(list)
     from_head: dict[tuple[str, date], bool] = {}
+    late_only: dict[tuple[str, date], list[ReportRow]] = {}
     for (p, day), ats in sorted(by_unit.items()):
         rows = held.get(phones[p].pk, [])
-        late_only[(p, day)] += [r for r in late_rows.get(p, []) if local_day(r[0]) == day]
+        late = [r for r in late_rows.get(p, []) if local_day(r[0]) == day]
+        if late:
+            late_only[(p, day)] = late
         resuming = [at for at in ats if (p, at) not in only_late]
         if resuming:
             start = checkpoints.before(rows, day, setups[p], min(resuming))
@@ -128,64 +165,51 @@ def apply_phone_evidence(
             from_head[(p, day)] = start == checkpoints.head(rows, day, setups[p]) and (
                 start is not None or not any(h.day == day for h in rows)
             )
-    late_only = {unit: rows for unit, rows in late_only.items() if rows}
     states = checkpoints.load_states(h.pk for h in starts.values() if h is not None)
-    phone_runs: list[PhoneRun] = []
+    runs = []
     for (p, day), start in starts.items():
         resume = checkpoints.resume(
             start, states.get(start.pk) if start else None, day, is_head=from_head[(p, day)],
             places=book.places, rssi_offset_db=phones[p].rssi_offset_db, config=PRESENCE,
         )  # fmt: skip
-        phone_runs.append(PhoneRun(phones[p], resume, *day_bounds(day), setups[p]))
-    load_rows(phone_runs, stored)
-    for run in phone_runs:
-        take_in(run, book, now, offline, PRESENCE.silence_timeout)
-    days = {r.resume.day for r in phone_runs} | {day for _, day in late_only}
-    sessions = sessions_in_rooms_on_days(book.room_ids.values(), days)
-    existing = held_visits(phone_runs)
+        runs.append(PhoneRun(phones[p], resume, *day_bounds(day), setups[p]))
+    return runs, late_only
+
+
+def _save_visits(
+    runs: list[PhoneRun],
+    book: BeaconBook,
+    sessions: list[SessionRow],
+    now: datetime,
+    outcome: BleOutcome,
+) -> list[PhoneEvidence]:
+    """Replace each run's visits from its checkpoint on; note the records and live moves
+    they change; what each run hands flag detection."""
+    existing = held_visits(runs)
     creates: list[Visit] = []
     deletes: list[int] = []
     evidence: list[PhoneEvidence] = []
-    seen_beacons: dict[int, datetime] = {}
-    for i, run in enumerate(phone_runs):
+    today = local_day(now)
+    for i, run in enumerate(runs):
         student = run.phone.student_id
         outcome.segments += 1
         outcome.windows += len(run.rows)
-        for w in run.windows:
-            for sighting in w.sightings:
-                seen_beacons[sighting.beacon_id] = max(
-                    seen_beacons.get(sighting.beacon_id, w.at), w.at
-                )
         c, d, changed = diff(student, existing.get(i, []), run.intervals, book)
         creates += c
         deletes += d
-        for room, start_, end in changed:
-            outcome.record_pairs |= pairs_overlapping(student, room, start_, end, sessions, now)
+        for room, start, end in changed:
+            outcome.record_pairs |= pairs_overlapping(student, room, start, end, sessions, now)
         before = [run.kept] if run.kept is not None else []
         evidence.append(PhoneEvidence(
             run.phone.phone_id, run.phone, run.start, run.last, not run.resume.from_head,
             run.reads, run.context, run.context_full, run.windows, run.found,
             before + run.intervals,
         ))  # fmt: skip
-        if run.resume.day == local_day(now):
+        if run.resume.day == today:
             outcome.moves.append(_where_now(student, run.intervals, run.last))
-    for (p, _day), rows_ in late_only.items():
-        reads = late_reads(rows_, book)
-        evidence.append(
-            PhoneEvidence(p, phones[p], None, None, False, reads, [], False, [], [], [])
-        )
     Visit.objects.filter(id__in=deletes).delete()
     Visit.objects.bulk_create(creates)
-    checkpoints.save(
-        [s for run in phone_runs for s in run.snapshots],
-        {run.phone.pk: run.started_at for run in phone_runs if not run.resume.from_head},
-        held,
-    )
-    outcome.record_pairs |= replace_ble_flags(evidence, book, sessions)
-    update_beacon_health(
-        book, seen_beacons, [r.rows for r in phone_runs] + list(late_only.values())
-    )
-    return outcome
+    return evidence
 
 
 # -- loading ----------------------------------------------------------------------------------
