@@ -41,7 +41,9 @@ def _forget_process_memory() -> None:
     reference data it keeps) belongs to one test: another test's database has other rows
     under the same names, and on SQLite even the same reference stamp."""
     from attendance.engine import reference
+    from attendance.engine.ble.clones import clone_store
     from devices.mqtt import readers
 
     readers._marked_at.clear()
     reference.forget_kept()
+    clone_store().clear()  # recent windows another test's phones sent

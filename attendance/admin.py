@@ -82,6 +82,19 @@ class RoomAdmin(SheetImportMixin, admin.ModelAdmin):
     # devices and beacons add their inlines here (readers, beacons), keeping imports one-way.
     inlines = ()
     readonly_fields = ["occupancy_today"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "capacity", "building", "floor"]}),
+        (
+            "BLE presence",
+            {
+                "fields": ["ble_margin_db", "ble_enter_windows", "ble_leave_windows"],
+                "description": "This room's own thresholds, e.g. from calibrate_room --apply; "
+                "empty ones take the default all rooms share. A change replays today's BLE "
+                "presence in the room and its neighbours.",
+            },
+        ),
+        ("Today", {"fields": ["occupancy_today"]}),
+    ]
 
     @admin.display(description="Occupancy today")
     def occupancy_today(self, room: Room) -> str:

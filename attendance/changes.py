@@ -9,9 +9,10 @@ DRF sets the user it authenticated on the same request, so API changes are named
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -20,8 +21,17 @@ from django.utils import timezone
 
 from attendance import services
 from attendance.days import day_bounds, local_day
-from attendance.models import ClassSession, Course, Enrolment, Holiday, Visit, VisitSource
+from attendance.models import (
+    ClassSession,
+    Course,
+    Enrolment,
+    Holiday,
+    Room,
+    Visit,
+    VisitSource,
+)
 from beacons.models import Beacon, Phone
+from beacons.presence import PresenceConfig
 from devices.models import Card, EventType, RawEvent, Reader, SenderKind
 
 # How far back a card's change reaches: its taps of this many days are replayed.
@@ -238,35 +248,123 @@ def _tap_days(taps: Any, days_back: int) -> list[str]:
     return sorted({local_day(ts).isoformat() for ts in moments})
 
 
-# --- beacons --------------------------------------------------------------------------------
+# --- beacons and rooms' BLE thresholds ------------------------------------------------------
+
+BEACON_THRESHOLD_FIELDS = {"enter_rssi": ("enter", " dBm"), "exit_rssi": ("exit", " dBm")}
+ROOM_BLE_FIELDS = {
+    "ble_margin_db": ("margin", " dB"),
+    "ble_enter_windows": ("enter windows", ""),
+    "ble_leave_windows": ("leave windows", ""),
+}
+# Moments this far apart hit every phone segment in a span: a segment is found by any
+# moment within the silence timeout of its reports (attendance.engine.ble.segments).
+PHONE_MOMENT_STEP = PresenceConfig().silence_timeout
+
+
+def _described(names: dict[str, tuple[str, str]], changed: dict[str, tuple[Any, Any]]) -> str:
+    """What changed, as in "margin default→6 dB, enter windows 2→3" (empty: the default)."""
+    return ", ".join(
+        f"{names[f][0]} {'default' if old is None else old}→"
+        f"{'default' if new is None else new}{names[f][1]}"
+        for f, (old, new) in changed.items()
+    )
 
 
 def _beacon_before(sender: type, instance: Beacon, **_: Any) -> None:
-    _before(sender, instance, ("room_id",))
+    _before(sender, instance, ("room_id", *BEACON_THRESHOLD_FIELDS))
 
 
 def _beacon_saved(sender: type, instance: Beacon, created: bool, **_: Any) -> None:
     """A beacon registered in the wrong room, now put right: replay today's BLE presence of
-    the students it placed in either room (their phones' segments around those visits)."""
-    changed = _changed(instance, ("room_id",))
+    the students it placed in either room (their phones' segments around those visits).
+    New thresholds (calibrate_room --apply, the admin): replay today's presence that the
+    beacon's room decides (`_ble_moments_deciding`)."""
+    changed = _changed(instance, ("room_id", *BEACON_THRESHOLD_FIELDS))
     if not changed:
         return
-    lo, hi = day_bounds(local_day(timezone.now()))
-    visits = Visit.objects.filter(
-        source=VisitSource.BLE, room_id__in=set(changed["room_id"]), entered_at__gte=lo,
-        entered_at__lt=hi,
-    ).values_list("student_id", "entered_at")  # fmt: skip
-    phones = dict(
-        Phone.objects.filter(student_id__in={s for s, _ in visits}, active=True).values_list(
-            "student_id", "phone_id"
-        )
-    )
-    moments = sorted({(phones[s], at.isoformat()) for s, at in visits if s in phones})
+    what, moments = [], set()
+    if "room_id" in changed:
+        what.append(f"moved to {instance.room.code}")
+        moments |= _ble_visit_moments(set(changed["room_id"]))
+    thresholds = {f: v for f, v in changed.items() if f in BEACON_THRESHOLD_FIELDS}
+    if thresholds:
+        what.append(_described(BEACON_THRESHOLD_FIELDS, thresholds))
+        moments |= _ble_moments_deciding(instance.room)
     label = instance.label or f"#{instance.pk}"
     services.request_recompute(
         f"beacon:{instance.pk}",
-        f"beacon {label} moved to {instance.room.code} by {actor()}",
-        {"phone_moments": [list(m) for m in moments]},
+        f"beacon {label} {' and '.join(what)} by {actor()}",
+        {"phone_moments": [list(m) for m in sorted(moments)]},
+    )
+
+
+def _room_before(sender: type, instance: Room, **_: Any) -> None:
+    _before(sender, instance, tuple(ROOM_BLE_FIELDS))
+
+
+def _room_saved(sender: type, instance: Room, created: bool, **_: Any) -> None:
+    """A room's own BLE margin or windows changed: replay the presence it decides today."""
+    changed = _changed(instance, tuple(ROOM_BLE_FIELDS))
+    if not changed:
+        return
+    services.request_recompute(
+        f"room:{instance.code}",
+        f"room {instance.code} BLE {_described(ROOM_BLE_FIELDS, changed)} by {actor()}",
+        {"phone_moments": [list(m) for m in sorted(_ble_moments_deciding(instance))]},
+    )
+
+
+def _ble_visit_moments(room_ids: set[int]) -> set[tuple[str, str]]:
+    """(phone, moment) at each of today's BLE visits in these rooms, of active phones."""
+    lo, hi = day_bounds(local_day(timezone.now()))
+    visits = Visit.objects.filter(
+        source=VisitSource.BLE, room_id__in=room_ids, entered_at__gte=lo, entered_at__lt=hi
+    ).values_list("student_id", "entered_at")
+    phones = _active_phones({s for s, _ in visits})
+    return {(phones[s], at.isoformat()) for s, at in visits if s in phones}
+
+
+def _ble_moments_deciding(room: Room) -> set[tuple[str, str]]:
+    """What a room's thresholds decide today: the BLE visits in it and in the rooms heard
+    through its walls (same building and floor), which it may take or give phones; and the
+    phones of the students of its sessions so far, who may now enter it (a moment every
+    PHONE_MOMENT_STEP of each session, its early minutes included)."""
+    now = timezone.now()
+    lo, hi = day_bounds(local_day(now))
+    neighbours = set(
+        Room.objects.filter(building=room.building, floor=room.floor).values_list("id", flat=True)
+    )
+    moments = _ble_visit_moments(neighbours | {room.pk})
+    sessions = ClassSession.objects.filter(
+        room=room, cancelled=False, starts_at__gte=lo, starts_at__lt=hi, starts_at__lte=now
+    ).values_list("course_id", "course__early_minutes", "starts_at", "ends_at")
+    enrolled: dict[int, set[int]] = defaultdict(set)
+    for course, student in Enrolment.objects.filter(
+        course_id__in={course for course, *_ in sessions}
+    ).values_list("course_id", "student_id"):
+        enrolled[course].add(student)
+    phones = _active_phones(set().union(*enrolled.values()))
+    for course, early, starts_at, ends_at in sessions:
+        course_phones = [phones[s] for s in enrolled[course] if s in phones]
+        at, until = starts_at - timedelta(minutes=early), min(ends_at, now)
+        for moment in [*_steps(at, until, PHONE_MOMENT_STEP), until]:
+            moments |= {(phone, moment.isoformat()) for phone in course_phones}
+    return moments
+
+
+def _steps(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
+    moments = []
+    while start <= end:
+        moments.append(start)
+        start += step
+    return moments
+
+
+def _active_phones(students: set[int]) -> dict[int, str]:
+    return dict(
+        Phone.objects.filter(student_id__in=students, active=True).values_list(
+            "student_id", "phone_id"
+        )
     )
 
 
@@ -300,6 +398,7 @@ def connect() -> None:
         (Card, _card_before, _card_saved),
         (Reader, _reader_before, _reader_saved),
         (Beacon, _beacon_before, _beacon_saved),
+        (Room, _room_before, _room_saved),
     ):
         pre_save.connect(before, sender=model, dispatch_uid=f"zias-changes-before-{model.__name__}")
         post_save.connect(saved, sender=model, dispatch_uid=f"zias-changes-saved-{model.__name__}")

@@ -32,7 +32,10 @@ if cur[2] and tonumber(cur[2]) > tonumber(ARGV[3]) then return {0, old} end
 redis.call('HSET', KEYS[1], 'room', ARGV[2], 'basis', ARGV[3])
 if old ~= '' and old ~= ARGV[2] then redis.call('HDEL', ARGV[6] .. old, ARGV[1]) end
 if ARGV[2] ~= '' then
-  redis.call('HSET', ARGV[6] .. ARGV[2], ARGV[1], cjson.encode({since=ARGV[4], source=ARGV[5]}))
+  local held = old == ARGV[2] and redis.call('HGET', ARGV[6] .. ARGV[2], ARGV[1])
+  if not (held and ARGV[5] == 'ble' and cjson.decode(held).source == 'door') then
+    redis.call('HSET', ARGV[6] .. ARGV[2], ARGV[1], cjson.encode({since=ARGV[4], source=ARGV[5]}))
+  end
 end
 return {1, old}
 """
@@ -46,12 +49,19 @@ class LiveMove:
     room: str | None
     since: datetime | None
     basis: datetime
-    source: str = "door"
+    source: str = "door"  # or "ble"
+
+
+def keeps_held_entry(held_source: str | None, move: LiveMove) -> bool:
+    """Within one room, a door entry outranks the phone: a BLE move that only confirms a
+    student the door let in keeps the door's `since` and source (both state kinds)."""
+    return held_source == "door" and move.source == "ble"
 
 
 @dataclass
 class RoomDelta:
-    entered: dict[str, str] = field(default_factory=dict)  # number -> since (ISO)
+    # number -> {"since": ISO or "", "source": "door" | "ble"}, as the room state holds it
+    entered: dict[str, dict[str, str]] = field(default_factory=dict)
     left: set[str] = field(default_factory=set)
     status: dict[str, str] = field(default_factory=dict)  # number -> record status
     count: int | None = None
@@ -71,7 +81,7 @@ class RoomDelta:
         return {
             "type": "room.changed",
             "room": room,
-            "entered": [{"student": n, "since": s} for n, s in sorted(self.entered.items())],
+            "entered": [{"student": n, **e} for n, e in sorted(self.entered.items())],
             "left": sorted(self.left),
             "status": [{"student": n, "status": s} for n, s in sorted(self.status.items())],
             "count": self.count,
@@ -99,9 +109,11 @@ class MemoryRoomState:
             self._students[m.student] = (new, _ms(m.basis))
             if old and old != new:
                 self._rooms.get(old, {}).pop(m.student, None)
-            if new:
+            members = self._rooms.setdefault(new, {}) if new else {}
+            held = members.get(m.student) if old == new else None
+            if new and not keeps_held_entry(held["source"] if held else None, m):
                 since = m.since.isoformat() if m.since else ""
-                self._rooms.setdefault(new, {})[m.student] = {"since": since, "source": m.source}
+                members[m.student] = {"since": since, "source": m.source}
             return True, old
 
     def move_many(self, moves: Sequence[LiveMove]) -> list[tuple[bool, str]]:
@@ -192,7 +204,8 @@ def apply_moves(moves: Iterable[LiveMove], state: RoomState | None = None) -> di
             deltas.setdefault(old, RoomDelta()).left.add(m.student)
         if m.room:
             since = m.since.isoformat() if m.since else ""
-            deltas.setdefault(m.room, RoomDelta()).entered[m.student] = since
+            entry = {"since": since, "source": m.source}
+            deltas.setdefault(m.room, RoomDelta()).entered[m.student] = entry
     rooms = list(deltas)
     for room, count in zip(rooms, state.counts(rooms), strict=True):
         deltas[room].count = count

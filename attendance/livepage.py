@@ -34,7 +34,9 @@ def _iso(moment: datetime | None) -> str | None:
     return timezone.localtime(moment).isoformat() if moment else None
 
 
-def _roster(session: ClassSession, inside: set[str]) -> list[dict[str, Any]]:
+def _roster(session: ClassSession, inside: dict[str, str]) -> list[dict[str, Any]]:
+    """Each enrolled student with their record; `inside` maps who is in the room now to the
+    evidence that put them there (`door` or `ble`), shown beside their status."""
     records = {
         r.student_id: r
         for r in AttendanceRecord.objects.filter(session=session).only(
@@ -49,6 +51,7 @@ def _roster(session: ClassSession, inside: set[str]) -> list[dict[str, Any]]:
                 "student": student.number,
                 "name": student.full_name,
                 "inside": student.number in inside,
+                "source": inside.get(student.number),
                 "record": None
                 if record is None
                 else {
@@ -88,7 +91,7 @@ def page_state(room: Room, now: datetime | None = None) -> dict[str, Any]:
     for person in state["present"]:
         person["since"] = _iso(person["since"])
     session = current_or_next_session(room, now)
-    inside = {p["student"] for p in state["present"]}
+    inside = {p["student"]: p.get("source", "door") for p in state["present"]}
     roster = _roster(session, inside) if session else []
     enrolled = {r["student"] for r in roster}
     state["session"] = (

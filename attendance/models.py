@@ -11,7 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, RegexValidator, validate_email
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+    validate_email,
+)
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -40,6 +45,32 @@ class Room(models.Model):
         max_length=60, blank=True, help_text="Rooms in different buildings take longer to reach."
     )
     floor = models.IntegerField(default=0)
+    # BLE presence thresholds of this room (beacons.presence.RoomThresholds); empty means
+    # the default every room shares. calibrate_room --apply may set them.
+    ble_margin_db = models.PositiveSmallIntegerField(
+        "BLE margin (dB)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(40)],
+        help_text="How far this room's beacons must lead the next room's to enter it, and "
+        "how far behind they may fall and still hold it. Empty: the default all rooms share.",
+    )
+    ble_enter_windows = models.PositiveSmallIntegerField(
+        "BLE enter windows",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text="Scan windows in a row that must point here before a phone enters. "
+        "Empty: the default all rooms share.",
+    )
+    ble_leave_windows = models.PositiveSmallIntegerField(
+        "BLE leave windows",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text="Scan windows in a row that no longer hold before a phone leaves. "
+        "Empty: the default all rooms share.",
+    )
 
     class Meta:
         ordering = ["code"]

@@ -17,6 +17,11 @@ Resolution: a report at time t names an EID; a beacon matches when the EID is on
 for the quantum the beacon is in at t, give or take one rotation period (clock drift, report
 delay). An EID that matches only an older quantum (up to `stale_periods` back) is "stale": it
 was recorded and replayed, or the beacon's clock is far behind. Anything else is "unknown".
+
+A resolver built with `lookback_s` accepts, at t, every quantum from the one at t - lookback_s
+to the one at t: judged at the server's receipt with the phone's offline window as look-back,
+"current" means "broadcast no longer ago than a phone may buffer a scan" whatever the phone
+claims its scan's time was (beacons.sightings judges a report both ways).
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ COUNTER_LIMIT = 1 << 32  # the beacon's time counter is 32 bits
 MAX_EXPONENT = 15
 EID_HEX_LENGTH = 16
 
-Status = Literal["current", "stale", "unknown"]
+# "late" is never the resolver's answer: beacons.sightings gives it to an EID that was current
+# at the report's own `ts` but is older than the offline window at its receipt.
+Status = Literal["current", "late", "stale", "unknown"]
 
 
 class InvalidEid(ValueError):
@@ -144,6 +151,7 @@ class EidResolver:
         stale_periods: int = 24,
         min_window_s: int = 30,
         prefetch_periods: int = 4,
+        lookback_s: int = 0,
     ) -> None:
         self.beacons = tuple(beacons)
         self._by_id = {b.beacon_id: b for b in self.beacons}
@@ -154,10 +162,23 @@ class EidResolver:
         # with K = 0..4 a period is shorter than the phone's own 10 s window.
         self.min_window_s = min_window_s
         self.prefetch_periods = prefetch_periods
+        if lookback_s < 0:
+            raise ValueError("the look-back is a duration, not negative")
+        self.lookback_s = lookback_s
         self._index: dict[bytes, tuple[int, int]] = {}
         self._ranges: dict[int, tuple[int, int]] = {}  # beacon id -> quanta indexed [lo, hi]
         self._eids: dict[tuple[int, int], bytes] = {}  # (beacon id, quantum) -> its EID
         self._valid_from = self._valid_until = 0  # Unix seconds all ranges cover: [from, until)
+
+    def with_lookback(self, lookback_s: int) -> EidResolver:
+        """The same beacons and options, current over `lookback_s` before the time asked."""
+        return EidResolver(
+            self.beacons,
+            stale_periods=self.stale_periods,
+            min_window_s=self.min_window_s,
+            prefetch_periods=self.prefetch_periods,
+            lookback_s=lookback_s,
+        )
 
     def accepted_periods(self, beacon: EidBeacon) -> int:
         return max(1, math.ceil(self.min_window_s / beacon.period_s))
@@ -176,12 +197,21 @@ class EidResolver:
             return EidResolution(eid_hex, "unknown")
         beacon = self._by_id[hit[0]]
         off = hit[1] - beacon.quantum_at(unix_seconds)
-        ahead = self.accepted_periods(beacon)
-        if -ahead <= off <= ahead:
+        oldest, newest = self._accepted(beacon, unix_seconds)
+        if oldest <= hit[1] <= newest:
             return EidResolution(eid_hex, "current", beacon.beacon_id, off)
-        if -ahead - self.stale_periods <= off < -ahead:
+        if oldest - self.stale_periods <= hit[1] < oldest:
             return EidResolution(eid_hex, "stale", beacon.beacon_id, off)
         return EidResolution(eid_hex, "unknown")  # indexed ahead of time, not yet valid
+
+    def _accepted(self, beacon: EidBeacon, unix_seconds: int) -> tuple[int, int]:
+        """The quanta current at `unix_seconds`: from the look-back's start to now, with the
+        tolerance each side."""
+        ahead = self.accepted_periods(beacon)
+        return (
+            beacon.quantum_at(unix_seconds - self.lookback_s) - ahead,
+            beacon.quantum_at(unix_seconds) + ahead,
+        )
 
     def _cover(self, unix_seconds: int) -> None:
         if self._valid_from <= unix_seconds < self._valid_until:
@@ -193,8 +223,11 @@ class EidResolver:
                 self.stale_periods + self.accepted_periods(beacon),
                 self.accepted_periods(beacon),
             )
-            # t is covered while lo + back <= quantum(t) <= hi - ahead.
-            valid_from = max(valid_from, ((lo + back) << beacon.exponent) - beacon.counter_offset)
+            # t is covered while lo + back <= quantum(t - lookback) and quantum(t) <= hi - ahead.
+            valid_from = max(
+                valid_from,
+                ((lo + back) << beacon.exponent) - beacon.counter_offset + self.lookback_s,
+            )
             valid_until = min(
                 valid_until, ((hi - ahead + 1) << beacon.exponent) - beacon.counter_offset
             )
@@ -203,9 +236,8 @@ class EidResolver:
         self._valid_until = int(min(valid_until, 2**62))
 
     def _ensure_range(self, beacon: EidBeacon, unix_seconds: int) -> tuple[int, int]:
-        ahead = self.accepted_periods(beacon)
-        now = beacon.quantum_at(unix_seconds)
-        need_lo, need_hi = now - self.stale_periods - ahead, now + ahead
+        oldest, need_hi = self._accepted(beacon, unix_seconds)
+        need_lo = oldest - self.stale_periods
         old = self._ranges.get(beacon.beacon_id)
         if old is not None and old[0] <= need_lo and need_hi <= old[1]:
             return old

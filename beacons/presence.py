@@ -11,7 +11,9 @@ Pure: plain dataclasses in and out, no Django, no clock. The rules (DESIGN, "BLE
 - The phone enters the room that is clearly strongest (at or above its enter threshold and
   `margin_db` over the next room) for `enter_windows` windows in a row; it leaves after
   `leave_windows` windows of not holding (below the exit threshold, or another room ahead by
-  the margin), or at once when another room is ahead by `clear_margin_db`.
+  the margin), or at once when another room is ahead by `clear_margin_db`. The margin and
+  both window counts are the room's own where it has them (`RoomThresholds`, calibrated per
+  room), the config's otherwise; the room they belong to is the one entered or left.
 - Silence (no reports) is "unknown": the phone stays where it was until `silence_timeout`,
   and only then counts as away, from its last evidence.
 - Times are backdated to the window where the change first showed: smoothing and holding
@@ -62,7 +64,27 @@ class ScanWindow:
 
 
 @dataclass(frozen=True)
+class RoomThresholds:
+    """A room's own margin and windows; None takes the config's value for all rooms."""
+
+    margin_db: float | None = None
+    enter_windows: int | None = None
+    leave_windows: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.margin_db is not None and self.margin_db <= 0:
+            raise ValueError("a room's margin must be above 0 dB")
+        for windows in (self.enter_windows, self.leave_windows):
+            if windows is not None and windows < 1:
+                raise ValueError("a room's enter and leave windows must be at least 1")
+
+
+@dataclass(frozen=True)
 class PresenceConfig:
+    """The rules' settings. Configuration only, never the tracker's state: `rooms` holds the
+    rooms that have thresholds of their own (by room code); every other room uses the
+    global `margin_db`, `enter_windows` and `leave_windows`."""
+
     smoothing_windows: int = 3
     margin_db: float = 4.0
     clear_margin_db: float = 12.0
@@ -73,6 +95,51 @@ class PresenceConfig:
     # Medians older than this are not smoothed with new ones (the phone may have moved).
     history_max_age: timedelta = timedelta(seconds=90)
     silence_timeout: timedelta = timedelta(minutes=5)
+    rooms: Mapping[str, RoomThresholds] = field(default_factory=dict, hash=False)
+
+    def margin_in(self, room: str) -> float:
+        own = self.rooms.get(room)
+        if own is not None and own.margin_db is not None:
+            return own.margin_db
+        return self.margin_db
+
+    def enter_windows_in(self, room: str) -> int:
+        own = self.rooms.get(room)
+        if own is not None and own.enter_windows is not None:
+            return own.enter_windows
+        return self.enter_windows
+
+    def leave_windows_in(self, room: str) -> int:
+        own = self.rooms.get(room)
+        if own is not None and own.leave_windows is not None:
+            return own.leave_windows
+        return self.leave_windows
+
+
+def room_strengths(
+    values: Mapping[int, float], places: Mapping[int, BeaconPlace]
+) -> dict[str, tuple[float, float]]:
+    """Per room heard: (its strongest beacon minus that beacon's enter threshold, and minus
+    its exit threshold), from beacon id to (smoothed) dBm; unknown beacons are left out."""
+    rooms: dict[str, tuple[float, float]] = {}
+    for beacon_id, value in values.items():
+        place = places.get(beacon_id)
+        if place is None:
+            continue
+        over_enter, over_exit = rooms.get(place.room, (UNSEEN, UNSEEN))
+        rooms[place.room] = (
+            max(over_enter, value - place.enter_rssi),
+            max(over_exit, value - place.exit_rssi),
+        )
+    return rooms
+
+
+def lead_over_others(room: str, strengths: Mapping[str, tuple[float, float]]) -> float:
+    """How far `room` is ahead of the strongest other room (dB, over enter thresholds);
+    infinite when no other room is heard at all."""
+    own = strengths.get(room, (UNSEEN, UNSEEN))[0]
+    best_other = max((v[0] for r, v in strengths.items() if r != room), default=UNSEEN)
+    return math.inf if best_other == UNSEEN else own - best_other
 
 
 @dataclass(frozen=True)
@@ -243,34 +310,20 @@ class PresenceTracker:
         return statistics.median(v for _, v in history) if history else None
 
     def _room_strengths(self) -> dict[str, tuple[float, float]]:
-        """Per room: (strongest beacon minus its enter threshold, minus its exit threshold)."""
-        rooms: dict[str, tuple[float, float]] = {}
-        for beacon_id in self._history:
-            place = self._places[beacon_id]
-            value = self.smoothed(beacon_id)
-            if value is None:
-                continue
-            over_enter, over_exit = rooms.get(place.room, (UNSEEN, UNSEEN))
-            rooms[place.room] = (
-                max(over_enter, value - place.enter_rssi),
-                max(over_exit, value - place.exit_rssi),
-            )
-        return rooms
+        values = {b: v for b in self._history if (v := self.smoothed(b)) is not None}
+        return room_strengths(values, self._places)
 
     # -- decisions ------------------------------------------------------------------------
 
     @staticmethod
     def _lead(room: str, strengths: dict[str, tuple[float, float]]) -> float:
-        """How far `room` is ahead of the strongest other room (dB, over enter thresholds);
-        infinite when no other room is heard at all."""
-        own = strengths.get(room, (UNSEEN, UNSEEN))[0]
-        best_other = max((v[0] for r, v in strengths.items() if r != room), default=UNSEEN)
-        return math.inf if best_other == UNSEEN else own - best_other
+        return lead_over_others(room, strengths)
 
     def _update_stay(self, window: ScanWindow, strengths: dict[str, tuple[float, float]]) -> None:
         stay = self._stay
         assert stay is not None
         cfg = self.config
+        margin = cfg.margin_in(stay.room)
         lead = self._lead(stay.room, strengths)
         own_over_enter, own_over_exit = strengths.get(stay.room, (UNSEEN, UNSEEN))
         elsewhere_clearly = any(
@@ -280,17 +333,17 @@ class PresenceTracker:
             for room, (over_enter, _) in strengths.items()
         )
         above_exit = own_over_exit >= 0
-        holds = above_exit and lead > -cfg.margin_db
+        holds = above_exit and lead > -margin
         if holds and not elsewhere_clearly:
             stay.last_hold = window.at
             stay.holding_windows += 1
-            stay.clarity_sum += min(1.0, max(0.0, lead / (2 * cfg.margin_db)))
+            stay.clarity_sum += min(1.0, max(0.0, lead / (2 * margin)))
             stay.first_bad, stay.bad_windows = None, 0
             return
         if stay.first_bad is None:
             stay.first_bad = window.start
         stay.bad_windows += 1
-        if elsewhere_clearly or stay.bad_windows >= cfg.leave_windows:
+        if elsewhere_clearly or stay.bad_windows >= cfg.leave_windows_in(stay.room):
             self._close(self._departure_time(stay))
 
     def _update_candidate(
@@ -304,7 +357,7 @@ class PresenceTracker:
             self._candidate.windows += 1
         else:
             self._candidate = _Candidate(room, window.start)
-        if self._stay is None and self._candidate.windows >= self.config.enter_windows:
+        if self._stay is None and self._candidate.windows >= self.config.enter_windows_in(room):
             start = self._candidate.first_start
             if self._last_end is not None and self._last_end > start:
                 start = self._last_end  # never overlap the stay just closed
@@ -317,7 +370,7 @@ class PresenceTracker:
         if not strengths:
             return None
         room = max(strengths, key=lambda r: strengths[r][0])
-        if strengths[room][0] >= 0 and self._lead(room, strengths) >= self.config.margin_db:
+        if strengths[room][0] >= 0 and self._lead(room, strengths) >= self.config.margin_in(room):
             return room
         return None
 

@@ -147,6 +147,8 @@ MQTT_DYNSEC_RECONCILE_SECONDS = read_int(env, "MQTT_DYNSEC_RECONCILE_SECONDS", 3
 # A phone's offline buffer: a BLE report dated further than this before its receipt (or in
 # the future) is kept as evidence but never counts as presence by itself (flag late_report).
 BLE_OFFLINE_WINDOW_SECONDS = read_int(env, "BLE_OFFLINE_WINDOW_SECONDS", 900, minimum=30)
+# Prefix of the Redis keys where workers share recent BLE windows to find cloned reports.
+BLE_CLONE_KEY_PREFIX = env.str("BLE_CLONE_KEY_PREFIX", default="zias:clones:")
 # Impossible travel: the least believable walk between two rooms, for door taps and BLE
 # alike (attendance.rules.proxy.TravelModel, whose defaults these are).
 TRAVEL_SAME_FLOOR_S = read_int(env, "TRAVEL_SAME_FLOOR_S", 20, minimum=0)

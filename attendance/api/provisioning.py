@@ -36,9 +36,21 @@ User = get_user_model()
 
 
 class RoomSerializer(NaturalKeySerializer):
+    """The contract's fields, then the room's own BLE thresholds (optional; null: the
+    default all rooms share)."""
+
     class Meta:
         model = Room
-        fields = ["code", "name", "capacity", "building", "floor"]
+        fields = [
+            "code",
+            "name",
+            "capacity",
+            "building",
+            "floor",
+            "ble_margin_db",
+            "ble_enter_windows",
+            "ble_leave_windows",
+        ]
 
 
 @extend_schema_field(

@@ -113,16 +113,18 @@ def room_snapshot(room: Room, now: datetime) -> dict[str, Any]:
     )
     present: dict[int, dict[str, Any]] = {}
     for visit in visits:
-        # One entry per student even if the engine ever left two visits open.
-        present.setdefault(
-            visit.student_id,
-            {
-                "student": visit.student.number,
-                "name": visit.student.full_name,
-                "since": visit.entered_at,
-                "source": visit.source,
-            },
-        )
+        # One entry per student even if two visits are open (a door's and a phone's, or an
+        # engine slip): the earliest, except that a door visit outranks the phone's
+        # (attendance.live.keeps_held_entry, the live state's rule).
+        held = present.get(visit.student_id)
+        if held is not None and not (held["source"] == "ble" and visit.source == "door"):
+            continue
+        present[visit.student_id] = {
+            "student": visit.student.number,
+            "name": visit.student.full_name,
+            "since": visit.entered_at,
+            "source": visit.source,
+        }
     session = (
         ClassSession.objects.running_at(now)
         .filter(room=room)

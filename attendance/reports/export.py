@@ -21,6 +21,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from attendance.reports.tables import Column, Kind, Table
@@ -63,8 +64,14 @@ def table_xlsx(table: Table) -> FileResponse:
     )
 
 
-def _styled(sheet: Any, value: object, font: Font) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
+def xlsx_text(value: str) -> str:
+    """The text with the control characters XML 1.0 cannot hold (openpyxl refuses them, and
+    a filter or a name may carry one) shown as U+FFFD, so the export is written, not a 500."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+
+
+def _styled(sheet: Any, value: str, font: Font) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=xlsx_text(value))
     cell.font = font
     return cell
 
@@ -87,7 +94,9 @@ def xlsx_cell(sheet: Any, kind: Kind, value: object) -> object:
         cell.number_format = DATE_FORMAT
         return cell
     if isinstance(value, list | tuple):
-        return " ".join(str(v) for v in value)
+        return xlsx_text(" ".join(str(v) for v in value))
+    if isinstance(value, str):
+        return xlsx_text(value)
     if kind is Kind.PCT and isinstance(value, int | float):
         cell = WriteOnlyCell(sheet, value=float(value))
         cell.number_format = PCT_FORMAT  # one decimal, as the API gives it

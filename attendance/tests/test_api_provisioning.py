@@ -27,6 +27,25 @@ def test_staff_create_read_update_delete_a_room(school: School, api) -> None:
     assert not Room.objects.filter(code="L-1").exists()
 
 
+def test_a_rooms_own_ble_thresholds_are_optional_and_null_means_the_default(
+    school: School, api
+) -> None:
+    client = api(school.staff)
+    plain = client.post(f"{V1}/rooms/", {"code": "L-2", "name": "Lab"}).json()
+    assert (plain["ble_margin_db"], plain["ble_enter_windows"], plain["ble_leave_windows"]) == (
+        None,
+        None,
+        None,
+    )
+    answer = client.patch(f"{V1}/rooms/L-2", {"ble_margin_db": 7, "ble_leave_windows": 4})
+    assert answer.status_code == 200
+    room = Room.objects.get(code="L-2")
+    assert (room.ble_margin_db, room.ble_enter_windows, room.ble_leave_windows) == (7, None, 4)
+    bad = client.patch(f"{V1}/rooms/L-2", {"ble_margin_db": 0, "ble_enter_windows": 99})
+    assert bad.status_code == 400
+    assert {"ble_margin_db", "ble_enter_windows"} <= set(bad.json())
+
+
 def test_a_taken_room_code_is_409(school: School, api) -> None:
     response = api(school.staff).post(f"{V1}/rooms", {"code": "B-204", "name": "again"})
     assert response.status_code == 409

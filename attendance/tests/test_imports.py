@@ -208,7 +208,8 @@ def test_an_unknown_column_refuses_the_file_whole(school: School, tmp_path: Path
     sheet = write_csv(tmp_path, "rooms.csv", ["code", "nmae"], ["L-1", "Lab"])
     outcome = run_import("rooms", sheet)
     assert outcome.errors == [
-        "row 1: nmae: unknown column (the columns are: code, name, capacity, building, floor)"
+        "row 1: nmae: unknown column (the columns are: code, name, capacity, building, floor, "
+        "ble_margin_db, ble_enter_windows, ble_leave_windows)"
     ]
     assert outcome.last == "created=0 updated=0 unchanged=0 errors=1"
     assert not Room.objects.filter(code="L-1").exists()

@@ -22,7 +22,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def _moves_in_and_out(state: live.RoomState) -> None:
     entered = live.apply_moves([live.LiveMove("S1", "B-204", T0, T0)], state)
-    assert entered["B-204"].entered == {"S1": T0.isoformat()} and entered["B-204"].count == 1
+    assert entered["B-204"].entered == {"S1": {"since": T0.isoformat(), "source": "door"}}
+    assert entered["B-204"].count == 1
     # An older piece of evidence arriving later does not move anyone back.
     stale = live.apply_moves([live.LiveMove("S1", None, None, T0 - timedelta(minutes=5))], state)
     assert stale == {}
@@ -48,18 +49,37 @@ def _moves_in_and_out(state: live.RoomState) -> None:
     assert set(state.members("B-204")) == {"S2"} and set(state.members("B-301")) == {"S1"}
 
 
+def _sources(state: live.RoomState) -> None:
+    """A BLE entry says so; a phone confirming a door entry leaves it the door's."""
+    t1, t2, t3 = (T0 + timedelta(minutes=m) for m in (1, 2, 3))
+    by_phone = live.apply_moves([live.LiveMove("P1", "B-204", T0, T0, source="ble")], state)
+    assert by_phone["B-204"].entered == {"P1": {"since": T0.isoformat(), "source": "ble"}}
+    assert by_phone["B-204"].message("B-204")["entered"] == [
+        {"student": "P1", "since": T0.isoformat(), "source": "ble"}
+    ]
+    live.apply_moves([live.LiveMove("D1", "B-204", t1, t1)], state)
+    confirmed = live.apply_moves([live.LiveMove("D1", "B-204", T0, t2, source="ble")], state)
+    assert confirmed == {}  # nobody entered or left
+    assert state.members("B-204")["D1"] == {"since": t1.isoformat(), "source": "door"}
+    tapped = live.apply_moves([live.LiveMove("P1", "B-204", t3, t3)], state)
+    assert tapped == {}
+    assert state.members("B-204")["P1"] == {"since": t3.isoformat(), "source": "door"}
+
+
 def test_room_state_in_process_applies_only_newer_evidence() -> None:
     _moves_in_and_out(live.MemoryRoomState())
+    _sources(live.MemoryRoomState())
 
 
 def test_room_state_in_redis_applies_only_newer_evidence() -> None:
     """About the real Redis: fails (does not skip) when it is not there."""
     url = settings.REDIS_URL or "redis://127.0.0.1:6379/2"
-    state = live.RedisRoomState(url, prefix=f"test-live-{uuid.uuid4().hex[:8]}")
-    try:
-        _moves_in_and_out(state)
-    finally:
-        state.clear()
+    for check in (_moves_in_and_out, _sources):
+        state = live.RedisRoomState(url, prefix=f"test-live-{uuid.uuid4().hex[:8]}")
+        try:
+            check(state)
+        finally:
+            state.clear()
 
 
 def test_the_broadcaster_coalesces_per_room() -> None:
@@ -70,7 +90,13 @@ def test_the_broadcaster_coalesces_per_room() -> None:
 
     b = live.RoomBroadcaster(send, interval=0.5)
     for n in range(30):
-        b.publish({"B-204": live.RoomDelta(entered={f"S{n}": "t"}, count=n + 1)})
+        b.publish(
+            {
+                "B-204": live.RoomDelta(
+                    entered={f"S{n}": {"since": "t", "source": "door"}}, count=n + 1
+                )
+            }
+        )
     b.publish({"B-204": live.RoomDelta(left={"S0"}, count=29)})
     time.sleep(0.8)
     b.flush()
@@ -89,10 +115,11 @@ def test_the_broadcaster_sends_through_the_channel_layer() -> None:
     assert loop is not None
     channel = asyncio.run_coroutine_threadsafe(layer.new_channel(), loop).result(5)
     asyncio.run_coroutine_threadsafe(layer.group_add("room.B-204", channel), loop).result(5)
-    b.publish({"B-204": live.RoomDelta(entered={"S1001": "2026-03-02T09:00:00+00:00"}, count=1)})
+    entry = {"since": "2026-03-02T09:00:00+00:00", "source": "ble"}
+    b.publish({"B-204": live.RoomDelta(entered={"S1001": entry}, count=1)})
     message = asyncio.run_coroutine_threadsafe(layer.receive(channel), loop).result(5)
     assert message["type"] == "room.changed"
-    assert message["entered"] == [{"student": "S1001", "since": "2026-03-02T09:00:00+00:00"}]
+    assert message["entered"] == [{"student": "S1001", **entry}]
 
 
 @pytest.mark.django_db(transaction=True)

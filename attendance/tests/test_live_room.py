@@ -159,3 +159,65 @@ async def test_an_ingested_tap_reaches_the_teachers_page(monkeypatch: pytest.Mon
     assert kinds["status"] == {"type": "status", "student": "S1001", "status": "present"}
     assert kinds["count"]["count"] == 1
     await communicator.disconnect()
+
+
+async def test_ingested_ble_reports_reach_the_page_as_an_entry_with_source_ble(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A phone's reports through the ingest: the room's socket hears `entered` with
+    `source: "ble"`, and a fresh snapshot (present and roster) says the same."""
+    import json
+
+    from attendance import live
+    from beacons.models import Beacon, Phone
+    from devices.mqtt.pipeline import IncomingMessage, handle_batch
+
+    room, teacher, _, ada = await _school()
+    uuid = "f7826da6-4fa2-4e98-8024-bc5b71e0893e"
+    await sync_to_async(Beacon.objects.create)(
+        kind="ibeacon", room=room, uuid=uuid, major=2, minor=204
+    )
+    await sync_to_async(Phone.objects.create)(phone_id="ph-ada", student=ada)
+    page_loop = asyncio.get_running_loop()
+    layer = get_channel_layer()
+
+    async def send_on_page_loop(group: str, message: dict) -> None:  # type: ignore[type-arg]
+        await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), page_loop)
+        )
+
+    monkeypatch.setattr(live, "_broadcaster", live.RoomBroadcaster(send=send_on_page_loop))
+    state = live.MemoryRoomState()
+    monkeypatch.setattr(live, "room_state", lambda: state)
+    communicator, connected, _ = await _connect(room.code, teacher)
+    assert connected
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot["present"] == [] and snapshot["roster"][0]["source"] is None
+
+    now = timezone.now()
+    messages = []
+    for i in range(4):  # the last 40 s, a window every 10 s
+        ts = int((now - timedelta(seconds=40 - 10 * i)).timestamp() * 1000)
+        beacons = [{"uuid": uuid, "major": 2, "minor": 204, "rssi": -60, "n": 9}]
+        body = {"id": f"b-{i}", "ts": ts, "window_s": 10, "beacons": beacons}
+        messages.append(
+            IncomingMessage(
+                f"{settings.MQTT_TOPIC_PREFIX}/phones/ph-ada/ble", json.dumps(body).encode()
+            )
+        )
+    await sync_to_async(handle_batch)(messages)
+
+    received = [await communicator.receive_json_from(timeout=5) for _ in range(3)]
+    kinds = {m["type"]: m for m in received}
+    assert kinds["entered"]["student"] == "S1001" and kinds["entered"]["source"] == "ble"
+    assert kinds["status"]["status"] == "present"
+    await communicator.disconnect()
+
+    again, connected, _ = await _connect(room.code, teacher)
+    assert connected
+    fresh = await again.receive_json_from(timeout=5)
+    assert [(p["student"], p["source"]) for p in fresh["present"]] == [("S1001", "ble")]
+    assert [(e["student"], e["inside"], e["source"]) for e in fresh["roster"]] == [
+        ("S1001", True, "ble")
+    ]
+    await again.disconnect()

@@ -142,6 +142,13 @@ def test_records_export_holds_every_filtered_record(rs: ReportSchool, api, monke
     assert isinstance(row[header.index("manual")], bool)
 
 
+def test_a_control_character_in_a_filter_still_gives_a_spreadsheet(rs: ReportSchool, api) -> None:
+    # XML 1.0 cannot hold most control characters; the filter row shows them as U+FFFD.
+    sheet = read_xlsx(fetch(api(rs.staff), "/api/v1/attendance/records?student=%01x%1f", "xlsx"))
+    assert "student=\ufffdx\ufffd" in sheet[0][0]
+    assert len(sheet) == 2  # the filter row and the header: no student has that number
+
+
 def test_records_export_is_scoped_like_the_list(rs: ReportSchool, api) -> None:
     me = rs.students[0]
     rows = read_csv(fetch(api(rs.student_users[0]), "/api/v1/attendance/records", "csv"))

@@ -42,8 +42,19 @@ def stale_eid_flags(
 # -- cloned reports -----------------------------------------------------------------------
 
 
-def _signature(window: ScanWindow) -> tuple[tuple[int, float, int], ...]:
+Signature = tuple[tuple[int, float, int], ...]  # every (beacon, median, count), sorted
+Signed = tuple[datetime, Signature]  # a non-empty window's time and signature
+
+
+def report_signature(window: ScanWindow) -> Signature:
+    """What two copies of one report share: every beacon, median and count."""
     return tuple(sorted((s.beacon_id, s.rssi, s.n) for s in window.sightings))
+
+
+def signed_windows(windows: Iterable[ScanWindow]) -> list[Signed]:
+    """The windows that heard something, as (time, signature): an empty window is neither
+    a match nor a break in a run."""
+    return [(w.at, report_signature(w)) for w in windows if w.sightings]
 
 
 def cloned_report_flags(
@@ -55,11 +66,27 @@ def cloned_report_flags(
     """Two phones whose non-empty windows are identical (every beacon, median and count) for
     `min_run` windows in a row. Side by side, two real phones still differ window to window;
     a single chance match of a whole window happens, a run of them does not."""
-    index: dict[tuple, list[tuple[str, datetime]]] = defaultdict(list)
-    for phone, windows in windows_by_phone.items():
-        for w in windows:
-            if w.sightings:
-                index[_signature(w)].append((phone, w.at))
+    return cloned_signature_flags(
+        {phone: signed_windows(ws) for phone, ws in windows_by_phone.items()},
+        min_run=min_run,
+        align=align,
+    )
+
+
+def cloned_signature_flags(
+    signed_by_phone: Mapping[str, Sequence[Signed]],
+    *,
+    min_run: int = 6,
+    align: timedelta = timedelta(seconds=6),
+) -> list[Flag]:
+    """cloned_report_flags over windows already reduced to (time, signature), as a store
+    shared by ingest workers keeps them (attendance.engine.ble.clones). The one rule: a
+    match is the same signature from the other phone within `align`; a run counts the
+    first phone's (by id) consecutive signed windows that all match."""
+    index: dict[Signature, list[tuple[str, datetime]]] = defaultdict(list)
+    for phone, signed in signed_by_phone.items():
+        for at, signature in signed:
+            index[signature].append((phone, at))
     matched: dict[tuple[str, str], set[datetime]] = defaultdict(set)
     for seen in index.values():
         for i, (phone_a, at_a) in enumerate(seen):
@@ -69,9 +96,10 @@ def cloned_report_flags(
                     matched[pair].add(at_a if pair[0] == phone_a else at_b)
     flags = []
     for (phone_a, phone_b), times in sorted(matched.items()):
-        run = _longest_run(windows_by_phone[phone_a], times)
+        ordered = sorted(signed_by_phone[phone_a])
+        run = _longest_run([at for at, _ in ordered], times)
         if len(run) >= min_run:
-            first = next(w for w in windows_by_phone[phone_a] if w.at == run[0])
+            first = next(signature for at, signature in ordered if at == run[0])
             flags.append(
                 Flag(
                     CLONED_RSSI,
@@ -83,22 +111,20 @@ def cloned_report_flags(
                         "windows": len(run),
                         "from": iso(run[0]),
                         "to": iso(run[-1]),
-                        "first_window": [list(s) for s in _signature(first)],
+                        "first_window": [list(s) for s in first],
                     },
                 )
             )
     return flags
 
 
-def _longest_run(windows: Sequence[ScanWindow], matched: set[datetime]) -> list[datetime]:
-    """The longest stretch of `windows` (empty ones skipped) whose times are all matched."""
+def _longest_run(times: Sequence[datetime], matched: set[datetime]) -> list[datetime]:
+    """The longest stretch of `times` (sorted) that are all matched."""
     best: list[datetime] = []
     current: list[datetime] = []
-    for w in sorted(windows, key=lambda w: w.at):
-        if not w.sightings:
-            continue
-        if w.at in matched:
-            current.append(w.at)
+    for at in times:
+        if at in matched:
+            current.append(at)
             best = max(best, current, key=len)
         else:
             current = []

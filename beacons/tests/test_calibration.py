@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import timedelta
 from io import StringIO
@@ -10,8 +11,14 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from attendance.models import Visit
-from beacons.calibration import NotEnoughData, percentile, suggest_thresholds
+from attendance.models import Room, Visit
+from beacons.calibration import (
+    NotEnoughData,
+    RoomWindow,
+    percentile,
+    suggest_room_thresholds,
+    suggest_thresholds,
+)
 from beacons.models import Beacon, Phone
 from devices.models import RawEvent
 from tests.factories import make_room, make_student
@@ -56,6 +63,45 @@ def test_nothing_heard_elsewhere_still_gives_a_suggestion() -> None:
 def test_too_few_in_room_windows_are_refused() -> None:
     with pytest.raises(NotEnoughData, match="at least 30"):
         suggest_thresholds([-70.0] * 5, [-90.0] * 100)
+
+
+def test_a_room_gets_a_margin_of_half_the_smaller_lead_it_or_its_neighbour_has() -> None:
+    rng = random.Random(4)
+    # In the room it leads the room next door by about 12 dB; next door it trails by 10.
+    in_room = [RoomWindow(rng.gauss(12, 2), 8, 16) for _ in range(200)]
+    elsewhere = [RoomWindow(rng.gauss(-10, 2), -6, 2) for _ in range(200)]
+    s = suggest_room_thresholds(in_room, elsewhere, current_margin_db=4)
+    assert s.in_lead_p10 is not None and s.out_lead_p95 is not None
+    assert s.margin_db == round(min(s.in_lead_p10, -s.out_lead_p95) / 2)
+    assert 2 < s.margin_db < 6  # about half of -(-10 + 2 sd)
+    assert not any("WARNING" in line for line in s.explain())
+    assert (s.enter_windows, s.leave_windows) == (2, 2)  # nothing points the wrong way
+    assert any("half the smaller" in line for line in s.explain())
+
+
+def test_overlapping_rooms_get_the_smallest_margin_and_a_warning() -> None:
+    in_room = [RoomWindow(1 + i % 3, 8, 16) for i in range(100)]
+    elsewhere = [RoomWindow(-1 + i % 5, -6, 2) for i in range(100)]
+    s = suggest_room_thresholds(in_room, elsewhere, current_margin_db=4)
+    assert s.margin_db == 2
+    assert any("WARNING" in line for line in s.explain())
+
+
+def test_windows_grow_with_how_often_one_window_points_the_wrong_way() -> None:
+    # 30% of in-room windows fall below exit: 0.3**4 < 1% < 0.3**3, so leave after 4.
+    in_room = [RoomWindow(math.inf, 5, -1 if i % 10 < 3 else 5) for i in range(100)]
+    # 20% of windows elsewhere hear the room clearly: 0.2**3 < 1% < 0.2**2, enter after 3.
+    elsewhere = [RoomWindow(math.inf, 2 if i % 5 == 0 else -9, 0) for i in range(100)]
+    s = suggest_room_thresholds(in_room, elsewhere, current_margin_db=4)
+    assert (s.fail_hold, s.false_lead) == (0.3, 0.2)
+    assert (s.enter_windows, s.leave_windows) == (3, 4)
+    assert s.margin_db is None  # no other room heard: nothing to set a margin by
+    assert "no suggestion" in s.explain()[0]
+
+
+def test_a_room_without_windows_elsewhere_gets_no_suggestion() -> None:
+    with pytest.raises(NotEnoughData, match="elsewhere"):
+        suggest_room_thresholds([RoomWindow(1, 1, 1)] * 40, [], current_margin_db=4)
 
 
 # -- calibrate_room -----------------------------------------------------------------------
@@ -141,3 +187,59 @@ def test_calibrate_room_without_data_or_room_says_so() -> None:
     out = StringIO()
     call_command("calibrate_room", "QUIET", stdout=out)
     assert "no suggestion: 0 in-room windows" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_calibrate_room_apply_saves_the_rooms_windows_and_says_old_and_new(
+    recorded_day: Beacon,
+) -> None:
+    out = StringIO()
+    call_command("calibrate_room", "B-204", stdout=out)
+    assert "Not applied" in out.getvalue()
+    room = Room.objects.get(code="B-204")
+    assert (room.ble_margin_db, room.ble_enter_windows, room.ble_leave_windows) == (None,) * 3
+
+    out = StringIO()
+    call_command("calibrate_room", "B-204", "--apply", stdout=out)
+    text = out.getvalue()
+    recorded_day.refresh_from_db()
+    room.refresh_from_db()
+    assert (
+        f"{recorded_day}: saved enter -75 → {recorded_day.enter_rssi} dBm, "
+        f"exit -85 → {recorded_day.exit_rssi} dBm"
+    ) in text
+    # B-205 has no beacon: no window heard two rooms, so the margin stays the default.
+    assert room.ble_margin_db is None and "margin: no suggestion" in text
+    assert room.ble_enter_windows is not None and room.ble_leave_windows is not None
+    assert (
+        f"room B-204: saved enter windows default → {room.ble_enter_windows}, "
+        f"leave windows default → {room.ble_leave_windows}"
+    ) in text
+
+    again = StringIO()
+    call_command("calibrate_room", "B-204", "--apply", stdout=again)
+    assert f"{recorded_day}: unchanged" in again.getvalue()
+    assert "room B-204: unchanged" in again.getvalue()
+
+
+@pytest.mark.django_db
+def test_calibrate_room_sets_a_margin_when_a_neighbours_beacon_is_heard(
+    recorded_day: Beacon,
+) -> None:
+    """Every report also hears B-205's beacon: strongly next door, weakly in B-204."""
+    Beacon.objects.create(
+        kind="ibeacon", room=Room.objects.get(code="B-205"), uuid=UUID, major=1, minor=205
+    )
+    rng = random.Random(5)
+    for event in RawEvent.objects.filter(sender="a9").order_by("ts"):
+        in_204 = int(event.event_id.split("-")[1]) < 120
+        heard = round(rng.gauss(-88, 3) if in_204 else rng.gauss(-66, 3))
+        event.payload["beacons"].append(
+            {"uuid": UUID, "major": 1, "minor": 205, "rssi": heard, "n": 8}
+        )
+        event.save(update_fields=["payload"])
+    out = StringIO()
+    call_command("calibrate_room", "B-204", "--apply", stdout=out)
+    room = Room.objects.get(code="B-204")
+    assert room.ble_margin_db is not None and 2 <= room.ble_margin_db <= 20
+    assert f"margin (dB) default → {room.ble_margin_db}" in out.getvalue()

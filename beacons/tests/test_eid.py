@@ -167,6 +167,32 @@ def test_short_periods_get_at_least_the_minimum_window() -> None:
     assert resolver.resolve(eid_hex(beacon, NOW - 60), NOW).status == "stale"
 
 
+@pytest.mark.parametrize(
+    ("age_s", "status"), [(0, "current"), (600, "current"), (900, "current"), (1100, "stale")]
+)
+def test_a_look_back_accepts_what_was_broadcast_within_it_and_no_older(
+    age_s: int, status: str
+) -> None:
+    """Judged at the receipt with the phone's 15-minute offline buffer as look-back: with
+    64 s periods, an EID heard 10 minutes ago is current, one heard 18 minutes ago is not
+    (without the look-back, anything past a period or so is already stale)."""
+    beacon = EidBeacon(9, KEYS[1], 6, OFFSET)  # a 64 s period
+    at_receipt = EidResolver([beacon]).with_lookback(900)
+    heard = eid_hex(beacon, NOW - age_s)
+    assert at_receipt.resolve(heard, NOW).status == status
+    plain = EidResolver([beacon]).resolve(heard, NOW).status
+    assert plain == ("current" if age_s == 0 else "stale")
+
+
+def test_a_look_back_index_covers_reports_moving_forward() -> None:
+    beacon = EidBeacon(9, KEYS[1], 6, OFFSET)
+    at_receipt = EidResolver([beacon], lookback_s=900)
+    for step in range(0, 4 * 3600, 37):  # receipts through four hours
+        now = NOW + step
+        assert at_receipt.resolve(eid_hex(beacon, now - 880), now).status == "current"
+        assert at_receipt.resolve(eid_hex(beacon, now - 1200), now).status == "stale"
+
+
 def test_a_random_eid_is_unknown_and_garbage_is_refused() -> None:
     resolver, _ = make_resolver()
     assert resolver.resolve("0123456789abcdef", NOW).status == "unknown"

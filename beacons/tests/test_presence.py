@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from beacons.presence import (
     BeaconPlace,
     PresenceConfig,
+    RoomThresholds,
     ScanWindow,
     Sighting,
     presence_intervals,
@@ -189,3 +191,43 @@ def test_a_tracker_stopped_and_rebuilt_from_its_state_at_any_point_goes_on_the_s
                 state = json.loads(json.dumps(tracker.state()))
                 tracker = PresenceTracker.from_state(state, sim.beacons, phone.rssi_offset_db)
         assert taken + tracker.finish() == expected
+
+
+def test_a_rooms_own_margin_decides_entering_that_room() -> None:
+    windows = [window(i, A=-70, B=-75) for i in range(6)]  # A leads B by 5 dB
+    strict_a = PresenceConfig(margin_db=2.0, rooms={"A": RoomThresholds(margin_db=8.0)})
+    assert run(windows, config=strict_a) == []
+    strict_b = PresenceConfig(margin_db=2.0, rooms={"B": RoomThresholds(margin_db=8.0)})
+    [interval] = run(windows, config=strict_b)  # B's margin is not A's
+    assert interval.room == "A"
+
+
+def test_a_rooms_own_margin_decides_holding_it() -> None:
+    # In A, then B comes within 6 dB ahead: A's own margin of 8 still holds, 4 does not.
+    windows = [window(i, A=-65, B=-90) for i in range(5)]
+    windows += [window(i, A=-72, B=-66) for i in range(5, 12)]
+    cfg = PresenceConfig(smoothing_windows=1, clear_margin_db=30)
+    [held] = run(windows, config=replace(cfg, rooms={"A": RoomThresholds(margin_db=8.0)}))
+    assert held.room == "A" and held.open
+    left = run(windows, config=cfg)
+    assert left[0].room == "A" and not left[0].open
+
+
+def test_a_rooms_own_windows_decide_when_it_is_entered_and_left() -> None:
+    cfg = PresenceConfig(smoothing_windows=1)
+    enter = [window(0, A=-95), window(1, A=-65), window(2, A=-65), window(3, A=-65)]
+    slow = replace(cfg, rooms={"A": RoomThresholds(enter_windows=3)})
+    assert run(enter[:3], config=cfg) and not run(enter[:3], config=slow)
+    [late] = run(enter, config=slow)
+    assert late.start == enter[1].start  # still backdated to where the evidence began
+    fade = [window(i, A=-70) for i in range(5)] + [window(i, A=-95) for i in range(5, 7)]
+    quick = replace(cfg, rooms={"A": RoomThresholds(leave_windows=2)})
+    assert run(fade, config=cfg)[0].open
+    assert not run(fade, config=quick)[0].open
+
+
+def test_room_thresholds_refuse_values_that_cannot_work() -> None:
+    with pytest.raises(ValueError, match="margin"):
+        RoomThresholds(margin_db=0)
+    with pytest.raises(ValueError, match="windows"):
+        RoomThresholds(leave_windows=0)

@@ -235,9 +235,18 @@ class PipelineRecorder:
             if any(tag in m.payload for m in batch)
         )
 
+    def timeline(self, run: str) -> list[tuple[float, list[float]]]:
+        """For each batch holding the run's messages: its commit time and their receipts."""
+        tag = f'"id": "{run}-'.encode()
+        batches = (
+            (at, [m.received_at for m in batch if tag in m.payload]) for batch, at in self.commits
+        )
+        return [(at, received) for at, received in batches if received]
+
     def summary(self, run: str) -> dict:
         """What the parent needs of this worker for one run (picklable)."""
         return {
+            "timeline": self.timeline(run),
             "latencies": self.commit_latencies_ms(run),
             "queued": self.queued_ms(run),
             "processing": self.processing_ms(run),
@@ -307,6 +316,8 @@ class RunSummary:
     last_commit: float
     batches: int
     handled: int
+    # Per batch, in commit order over all workers: (commit time, its messages' receipts).
+    timeline: list[tuple[float, list[float]]] = field(default_factory=list)
 
     @property
     def messages(self) -> int:
@@ -364,6 +375,7 @@ class WorkerPool:
             last_commit=max(part["last_commit"] for part in parts),
             batches=sum(part["batches"] for part in parts),
             handled=sum(part["handled"] for part in parts),
+            timeline=sorted(batch for part in parts for batch in part["timeline"]),
         )
 
     def stop(self) -> None:

@@ -42,7 +42,11 @@ def test_simulated_phones_publish_contract_reports_that_place_students(monkeypat
     sim = simulator.PhoneSimulation("mqtt://127.0.0.1:1", "zsim", "pw", count=2, seed=3)
     assert [c.client_id for c in clients] == [p.phone_id for p in sim.phones]
     assert all(p.phone_id.startswith("ph-") for p in sim.phones)
-    sim.started = time.monotonic() - 15 * 60  # fifteen simulated minutes are due
+    # Fifteen simulated minutes are due, ending now: the reports' `ts` are the last quarter
+    # hour, as a phone's would be, not the quarter hour ahead (which the server would judge
+    # late: dated in the future, evidence only).
+    sim.started = time.monotonic() - 15 * 60
+    sim.wall_start = time.time() - 15 * 60
     sim.tick()
     sent = [m for c in clients for m in c.sent]
     assert sim.published == len(sent) >= 2 * 60

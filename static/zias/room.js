@@ -40,6 +40,11 @@
     return node;
   }
 
+  // What put a student in the room: a door tap, or their phone hearing its beacons.
+  function sourceTag(source) {
+    return el("span", {class: `source source-${source}`, "data-source": source}, `source: ${source}`);
+  }
+
   function renderRoster() {
     const tbody = document.querySelector("#roster tbody");
     tbody.replaceChildren();
@@ -67,6 +72,7 @@
       const badge = el("span", {class: `status status-${status}`, "data-status": status}, LABELS[status]);
       const statusCell = el("td");
       statusCell.append(badge);
+      if (entry.inside && entry.source) statusCell.append(" ", sourceTag(entry.source));
       if (entry.record && entry.record.manual && entry.record.computed_status !== entry.record.status) {
         statusCell.append(el("div", {class: "muted"}, `evidence says: ${LABELS[entry.record.computed_status] || entry.record.computed_status}`));
       }
@@ -88,8 +94,11 @@
   function renderAside() {
     document.getElementById("count").textContent = state.count;
     const visitors = document.getElementById("visitors");
-    visitors.replaceChildren(...state.visitors.map((p) =>
-      el("li", {}, `${p.name} (${p.student}) since ${fmtTime(p.since)}`)));
+    visitors.replaceChildren(...state.visitors.map((p) => {
+      const item = el("li", {"data-student": p.student}, `${p.name} (${p.student}) since ${fmtTime(p.since)} `);
+      if (p.source) item.append(sourceTag(p.source));
+      return item;
+    }));
     if (!state.visitors.length) visitors.append(el("li", {class: "muted"}, "Nobody."));
     const flags = document.getElementById("flags");
     flags.replaceChildren();
@@ -120,6 +129,7 @@
         const entry = rosterEntry(message.student);
         if (entry) {
           entry.inside = true;
+          entry.source = message.source;
           if (entry.record && !entry.record.first_seen) entry.record.first_seen = message.since;
           if (!entry.record) entry.record = {status: "present", first_seen: message.since, flags: [], manual: false};
         } else state.visitors = state.present.filter((p) => !rosterEntry(p.student));
@@ -130,7 +140,7 @@
         state.present = state.present.filter((p) => p.student !== message.student);
         state.visitors = state.visitors.filter((p) => p.student !== message.student);
         const entry = rosterEntry(message.student);
-        if (entry) entry.inside = false;
+        if (entry) { entry.inside = false; entry.source = null; }
         state.count = state.present.length;
         break;
       }

@@ -326,3 +326,80 @@ def test_serve_gives_live_updates_without_redis_and_stops_on_sigterm(
     finally:
         server.stop()
         print(server.output())
+
+
+BEACON_UUID = "f7826da6-4fa2-4e98-8024-bc5b71e0893e"
+
+
+@pytest.fixture
+def ada_has_a_phone(school: School) -> str:
+    """An iBeacon in the room and Ada's phone (seeded before the stack starts)."""
+    from attendance.models import Room, Student
+    from beacons.models import Beacon, Phone
+
+    Beacon.objects.create(
+        kind="ibeacon", room=Room.objects.get(code=school.room), uuid=BEACON_UUID, major=7,
+        minor=1,
+    )  # fmt: skip
+    phone_id = f"e2e-phone-{school.run}"
+    Phone.objects.create(
+        phone_id=phone_id, student=Student.objects.get(number=school.students["Ada"][0])
+    )
+    return phone_id
+
+
+def phone_reports(mqtt_url: str, school: School, phone_id: str, windows: int) -> None:
+    """The phone's app: one report per 10 s scan window, the last ending now, QoS 1."""
+    parts = urlsplit(mqtt_url)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"e2e-{phone_id}")
+    if parts.username:
+        client.username_pw_set(parts.username, parts.password)
+    client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
+    client.loop_start()
+    try:
+        assert wait_until(client.is_connected, 5, 0.01), "the phone could not connect"
+        now_ms = int(time.time() * 1000)
+        for i in range(windows):
+            body = {"id": f"{school.run}-b{i}", "ts": now_ms - 10_000 * (windows - 1 - i),
+                    "window_s": 10, "beacons": [{"uuid": BEACON_UUID, "major": 7, "minor": 1,
+                                                 "rssi": -58, "n": 9}]}  # fmt: skip
+            info = client.publish(
+                f"zias-e2e-{school.run}/phones/{phone_id}/ble", json.dumps(body), qos=1
+            )
+            info.wait_for_publish(5)
+            assert info.is_published()
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def test_a_student_placed_by_their_phone_shows_source_ble(
+    browser: Any, ada_has_a_phone: str, stack: Stack, school: School, mqtt_url: str
+) -> None:
+    """Ada's phone hears the room's beacon: her row turns Present and says `source: ble`;
+    Ben taps his card: his says `source: door`. No reload, and a fresh snapshot agrees."""
+    from playwright.sync_api import expect
+
+    page = log_in(browser, stack, school)
+    expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=10_000)
+    ada, ben = school.students["Ada"][0], school.students["Ben"][0]
+    source = lambda number: page.locator(f'#roster tr[data-student="{number}"] .source')  # noqa: E731
+    expect(source(ada)).to_have_count(0)
+
+    phone_reports(mqtt_url, school, ada_has_a_phone, windows=4)
+    expect(badge(page, school, "Ada")).to_have_attribute("data-status", "present", timeout=5000)
+    expect(source(ada)).to_have_text("source: ble")
+    expect(source(ada)).to_have_attribute("data-source", "ble")
+
+    tap(mqtt_url, school, "Ben", f"{school.run}-ble-1")
+    expect(source(ben)).to_have_text("source: door", timeout=LIVE_WITHIN_MS)
+    expect(source(ada)).to_have_text("source: ble")
+    expect(page.locator("#count")).to_have_text("2")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "live-room-source-ble.png"), full_page=True)
+
+    page.reload()  # the snapshot from the database says the same
+    expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=10_000)
+    expect(source(ada)).to_have_text("source: ble")
+    expect(source(ben)).to_have_text("source: door")
+    page.context.close()

@@ -28,12 +28,16 @@ def apply_ble(
 ) -> BleOutcome:
     """Take the phones of these (phone id, moment) pairs forward from their checkpoints;
     save and publish. With `revise` (a staff change caused it) every record it changes
-    keeps a revision. `stored`: the events this batch has just stored (its reports need
-    not be read back)."""
+    keeps a revision; so does every record of a student whose phone sent a late report
+    (`revisions`). `stored`: the events this batch has just stored (its reports need not
+    be read back)."""
     outcome = apply_phone_evidence(moments, now, stored)
     if not outcome.record_pairs and not outcome.moves:
         return outcome
     revising = {student for _, student in outcome.record_pairs} if revise else set()
+    if outcome.late and not revise:
+        revising = set(outcome.late.values())
+        cause = f"late BLE report from {', '.join(sorted(outcome.late))}"
     changes = recompute_records(outcome.record_pairs, now, cause, revising=revising)
     ids = {m[0] for m in outcome.moves} | {c.student_id for c in changes}
     numbers = dict(Student.objects.filter(id__in=ids).values_list("id", "number"))

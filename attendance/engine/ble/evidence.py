@@ -1,21 +1,25 @@
 """What BLE presence needs of the database, loaded once per batch: the beacon directory,
-each beacon's room and thresholds, and the rooms (for travel times and flag rows)."""
+each beacon's room and thresholds, and the rooms (for travel times, flag rows and the
+presence thresholds some rooms have of their own)."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from attendance.engine.saving import save_changed
 from attendance.models import Room
 from attendance.rules.proxy import Place
 from beacons.models import Beacon
-from beacons.presence import BeaconPlace
+from beacons.presence import BeaconPlace, RoomThresholds
 from beacons.sightings import BeaconDirectory
 from beacons.spoofing import BeaconIdentity
+
+# A room's own BLE presence thresholds, in RoomThresholds' order.
+THRESHOLD_FIELDS = ("ble_margin_db", "ble_enter_windows", "ble_leave_windows")
 
 
 @dataclass
@@ -27,6 +31,9 @@ class BeaconBook:
     beacon_rooms: dict[int, str]
     room_ids: dict[str, int]
     room_places: dict[str, Place]
+    # Rooms with a margin or windows of their own (PresenceConfig.rooms); configuration,
+    # never tracker state.
+    room_thresholds: dict[str, RoomThresholds] = field(default_factory=dict)
     setup: tuple = ()  # everything a replay's result depends on: a checkpoint must match it
 
     @functools.cached_property
@@ -44,7 +51,8 @@ class BeaconBook:
 
 def load_beacon_book() -> BeaconBook:
     beacons = {b.pk: b for b in Beacon.objects.select_related("room")}
-    rooms = Room.objects.values_list("code", "id", "building", "floor")
+    rooms = list(Room.objects.values_list("code", "id", "building", "floor", *THRESHOLD_FIELDS))
+    thresholds = room_thresholds(rooms)
     return BeaconBook(
         directory=BeaconDirectory.from_beacons(beacons.values()),
         places=[
@@ -57,9 +65,11 @@ def load_beacon_book() -> BeaconBook:
         ],
         beacons=beacons,
         beacon_rooms={b.pk: b.room.code for b in beacons.values()},
-        room_ids={code: pk for code, pk, _, _ in rooms},
-        room_places={code: Place(building, floor) for code, _, building, floor in rooms},
-        setup=tuple(
+        room_ids={code: pk for code, pk, *_ in rooms},
+        room_places={code: Place(building, floor) for code, _, building, floor, *_ in rooms},
+        room_thresholds=thresholds,
+        setup=_rooms_setup(thresholds)
+        + tuple(
             (
                 b.pk,
                 b.kind,
@@ -75,6 +85,28 @@ def load_beacon_book() -> BeaconBook:
             )
             for b in sorted(beacons.values(), key=lambda b: b.pk)
         ),
+    )
+
+
+def room_thresholds(rooms: Iterable[tuple]) -> dict[str, RoomThresholds]:
+    """From (code, id, building, floor, *THRESHOLD_FIELDS) rows: the rooms that have a BLE
+    margin or windows of their own; the rest use the default every room shares."""
+    return {
+        code: RoomThresholds(
+            margin_db=None if margin is None else float(margin),
+            enter_windows=enter,
+            leave_windows=leave,
+        )
+        for code, _, _, _, margin, enter, leave in rooms
+        if (margin, enter, leave) != (None, None, None)
+    }
+
+
+def _rooms_setup(thresholds: dict[str, RoomThresholds]) -> tuple:
+    """The room thresholds as part of the setup a cached replay must match."""
+    return tuple(
+        (code, t.margin_db, t.enter_windows, t.leave_windows)
+        for code, t in sorted(thresholds.items())
     )
 
 

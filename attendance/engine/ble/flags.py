@@ -4,9 +4,11 @@ Every flag has a key `ble:<phone>:<kind>:<moment>[:<detail>]`, so finding it aga
 redelivered report, a run resumed from an earlier checkpoint) rewrites one row. A batch
 judges only what is new to it, with just the context each detector needs:
 - per report (stale_eid, late_report): the batch's reports;
-- runs of windows (cloned_beacon, beacons of two far rooms at once, cloned reports): the
-  batch's windows after the last few before them (recent.py); a run that seems to begin at
-  the first of those may be longer, so it is left to the batch that found its beginning;
+- runs of windows (cloned_beacon, beacons of two far rooms at once): the batch's windows
+  after the last few before them (recent.py); a run that seems to begin at the first of
+  those may be longer, so it is left to the batch that found its beginning;
+- cloned reports (two phones, the same windows): the batch's fresh windows against a short
+  store shared by every batch and worker (clones.py), flagged there;
 - timing jitter: judged report by report as the run takes them in (recent.py);
 - taps against presence (card_phone_mismatch, impossible travel with a BLE end): the stays
   the batch touched and the one before, against the owner's taps around them.
@@ -25,6 +27,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from attendance.engine.ble.clones import cloned_report_findings, save_cloned_report_flags
 from attendance.engine.ble.evidence import BeaconBook
 from attendance.engine.flags import session_at
 from attendance.engine.loading import SessionRow, cards_of_students, readers_by_device
@@ -37,7 +40,6 @@ from beacons.spoofing import (
     Tap,
     beacon_conflict_flags,
     card_phone_mismatch_flags,
-    cloned_report_flags,
     impossible_travel_flags,
     sightings_from,
     stale_eid_flags,
@@ -98,7 +100,6 @@ def replace_ble_flags(
     found: list[tuple[PhoneEvidence, Flag]] = []
     for ev in evidence:
         found += [(ev, flag) for flag in _phone_flags(ev, book, taps.get(ev.phone_id, []))]
-    found += _cloned_flags(evidence)
     rows = {}
     for ev, flag in found:
         row = _row(ev, flag, book, sessions)
@@ -116,6 +117,9 @@ def replace_ble_flags(
     if stale:
         ProxyFlag.objects.filter(id__in={pk for pk, _, _ in stale}).delete()
     ProxyFlag.objects.bulk_create(sorted(rows.values(), key=lambda r: r.key))
+    # Across batches and workers, so kept apart from the phone's own (see clones).
+    fresh = {ev.phone_id: [r.window for r in ev.reads] for ev in evidence}
+    save_cloned_report_flags(cloned_report_findings(fresh))
     return pairs | {
         (r.session_id, r.student_id) for r in rows.values() if r.session_id and r.student_id
     }
@@ -150,22 +154,6 @@ def _phone_flags(ev: PhoneEvidence, book: BeaconBook, taps: list[Tap]) -> list[F
     ]
     flags += [f for f in against if ev.accepts_tap_flag(f)]
     return flags
-
-
-def _cloned_flags(evidence: list[PhoneEvidence]) -> list[tuple[PhoneEvidence, Flag]]:
-    """Identical windows from two phones, among the phones of this batch."""
-    by_phone: dict[str, list[ScanWindow]] = {}
-    for ev in evidence:
-        if ev.windows:
-            by_phone.setdefault(ev.phone_id, []).extend(ev.judged_windows)
-    if len(by_phone) < 2:
-        return []
-    evs = {ev.phone_id: ev for ev in evidence}
-    return [
-        (evs[f.subject], f)
-        for f in cloned_report_flags(by_phone)
-        if f.subject in evs and evs[f.subject].accepts_window_flag(f)
-    ]
 
 
 def _taps_of(evidence: list[PhoneEvidence]) -> dict[str, list[Tap]]:

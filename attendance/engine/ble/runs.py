@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from django.db.models import Q
 
 from attendance.engine.ble.checkpoints import Resume, slot_of, snapshot
 from attendance.engine.ble.evidence import BeaconBook
+from attendance.engine.ble.trust import read_received
 from beacons.models import PresenceCheckpoint
 from beacons.presence import PresenceInterval, ScanWindow
 from beacons.sightings import ReadReport
@@ -99,8 +100,7 @@ def take_in(
     tracker, recent = run.resume.tracker, run.resume.recent
     rows = run.rows
     for i, (ts, event_id, payload, received) in enumerate(rows):
-        read = book.directory.read(payload, ts)
-        read = replace(read, received_at=received, late=is_late(ts, received, offline))
+        read = read_received(book.directory, payload, ts, received)
         run.reads.append(read)
         if not read.late:  # a late report is evidence, never presence by itself
             tracker.feed(read.window)
@@ -215,6 +215,6 @@ def late_reports_at(
 
 def late_reads(rows: Sequence[ReportRow], book: BeaconBook) -> list[ReadReport]:
     return [
-        replace(book.directory.read(payload, ts), received_at=received, late=True)
+        read_received(book.directory, payload, ts, received)
         for ts, _, payload, received in sorted(rows, key=lambda r: (r[0], r[1]))
     ]

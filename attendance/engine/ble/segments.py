@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -31,6 +31,7 @@ from attendance.days import day_bounds, local_day
 from attendance.engine.ble import checkpoints
 from attendance.engine.ble.evidence import BeaconBook, load_beacon_book, update_beacon_health
 from attendance.engine.ble.flags import PhoneEvidence, replace_ble_flags
+from attendance.engine.ble.revisions import late_among
 from attendance.engine.ble.runs import (
     PhoneRun,
     ReportRow,
@@ -64,6 +65,8 @@ class BleOutcome:
     moves: list[tuple[int, str | None, datetime | None, datetime]] = field(default_factory=list)
     segments: int = 0  # phone days taken forward
     windows: int = 0  # reports taken in
+    # phone id -> student: a late report of this phone changed what follows (a revision).
+    late: dict[str, int] = field(default_factory=dict)
 
 
 def phone_moments(events: Iterable[RawEvent]) -> list[tuple[str, datetime]]:
@@ -108,18 +111,24 @@ def apply_phone_evidence(
     offline = timedelta(seconds=settings.BLE_OFFLINE_WINDOW_SECONDS)
     held = checkpoints.load_held(phones[p].pk for p, _ in by_unit)
     runs, late_only = _plan(by_unit, phones, held, book, offline)
+    new_moments: dict[str, set[datetime]] = defaultdict(set)
+    for p, at in moments:
+        new_moments[p].add(at)
     load_rows(runs, stored)
     for run in runs:
         take_in(run, book, now, offline, PRESENCE.silence_timeout)
     days = {r.resume.day for r in runs} | {day for _, day in late_only}
     sessions = sessions_in_rooms_on_days(book.room_ids.values(), days)
     evidence = _save_visits(runs, book, sessions, now, outcome)
-    evidence += [
-        PhoneEvidence(
-            p, phones[p], None, None, False, late_reads(rows, book), [], False, [], [], []
+    for (p, _), rows in late_only.items():
+        reads = late_reads(rows, book)
+        evidence.append(
+            PhoneEvidence(p, phones[p], None, None, False, reads, [], False, [], [], [])
         )
-        for (p, _), rows in late_only.items()
-    ]
+        outcome.late[p] = phones[p].student_id  # late evidence: what it changes is a revision
+    for run in runs:
+        if late_among(run.reads, new_moments[run.phone.phone_id]):
+            outcome.late[run.phone.phone_id] = run.phone.student_id
     checkpoints.save(
         [s for run in runs for s in run.snapshots],
         {run.phone.pk: run.started_at for run in runs if not run.resume.from_head},
@@ -144,6 +153,7 @@ def _plan(
     """Per (phone, day): the run from the checkpoint before its earliest moment; and the
     late reports older than its head, which resume nothing and are judged on their own."""
     setups = {p: _setup(book, phones[p]) for p, _ in by_unit}
+    presence = replace(PRESENCE, rooms=book.room_thresholds)  # the rooms' own thresholds
     older = []
     for (p, day), ats in by_unit.items():
         top = checkpoints.head(held.get(phones[p].pk, []), day, setups[p])
@@ -170,7 +180,7 @@ def _plan(
     for (p, day), start in starts.items():
         resume = checkpoints.resume(
             start, states.get(start.pk) if start else None, day, is_head=from_head[(p, day)],
-            places=book.places, rssi_offset_db=phones[p].rssi_offset_db, config=PRESENCE,
+            places=book.places, rssi_offset_db=phones[p].rssi_offset_db, config=presence,
         )  # fmt: skip
         runs.append(PhoneRun(phones[p], resume, *day_bounds(day), setups[p]))
     return runs, late_only
