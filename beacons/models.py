@@ -108,3 +108,31 @@ class Phone(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         self.active_for_id = self.student_id if self.active else None
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class PresenceCheckpoint(models.Model):
+    """A phone's BLE presence state after one of its reports (attendance.engine.ble).
+
+    A report in event-time order resumes from the phone's latest checkpoint instead of
+    replaying its day; a report older than that resumes from the latest one before it.
+    So a phone keeps one row per `slot` (its event time in CHECKPOINT_SPACING steps) for
+    the last few slots: the state after the last report of that slot.
+    """
+
+    phone = models.ForeignKey(Phone, on_delete=models.CASCADE, related_name="+")
+    slot = models.BigIntegerField()
+    day = models.DateField(help_text="The school's local day: presence starts afresh each day.")
+    at = models.DateTimeField(help_text="The ts of the last report taken in.")
+    event_id = models.CharField(max_length=64)
+    # What the state was computed with (beacons, thresholds, the phone's offset): a state
+    # from another setup is never resumed.
+    setup = models.CharField(max_length=32)
+    state = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["phone", "slot"], name="checkpoint_per_phone_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone_id} at {self.at:%Y-%m-%d %H:%M:%S}"

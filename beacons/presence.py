@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 UNSEEN = float("-inf")
 
@@ -186,6 +187,9 @@ class PresenceTracker:
         self._stay: _Stay | None = None
         self._candidate: _Candidate | None = None
         self._last_at: datetime | None = None
+        # The end of the last stay closed, kept when `take_closed` hands the intervals over:
+        # a new stay never begins before it.
+        self._last_end: datetime | None = None
 
     # -- input ----------------------------------------------------------------------------
 
@@ -210,6 +214,77 @@ class PresenceTracker:
             end = now if now is not None and not silent_too_long else stay.last_hold
             result.append(self._interval(stay, end, still_open=not silent_too_long))
         return result
+
+    def take_closed(self) -> list[PresenceInterval]:
+        """The stays closed since the last call, handed over and forgotten: a caller that
+        saves them as they close keeps the tracker's state small all day."""
+        closed, self.intervals = self.intervals, []
+        return closed
+
+    def current(self, now: datetime | None = None) -> PresenceInterval | None:
+        """The stay still going (as `finish` gives it), or None."""
+        if self._stay is None:
+            return None
+        return self.finish(now)[-1]
+
+    @property
+    def last_at(self) -> datetime | None:
+        """The time of the last window fed."""
+        return self._last_at
+
+    @property
+    def stay_start(self) -> datetime | None:
+        """When the stay still going began (None: no stay)."""
+        return None if self._stay is None else self._stay.start
+
+    @property
+    def last_end(self) -> datetime | None:
+        """When the last stay closed ended: no later stay begins before it."""
+        return self._last_end
+
+    # -- state ----------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything the tracker remembers, as JSON-able plain data (times as ISO 8601).
+        The beacons, the phone's offset and the config are not part of it: the caller
+        gives them again to `from_state`, so a change of them is never hidden in a state."""
+        return {
+            "history": {
+                str(b): [[_t(at), value] for at, value in h] for b, h in self._history.items()
+            },
+            "stay": _stay_state(self._stay),
+            "candidate": None
+            if self._candidate is None
+            else [self._candidate.room, _t(self._candidate.first_start), self._candidate.windows],
+            "last_at": _t(self._last_at),
+            "last_end": _t(self._last_end),
+            "closed": [_interval_state(i) for i in self.intervals],
+        }
+
+    @classmethod
+    def from_state(
+        cls,
+        state: Mapping[str, Any],
+        beacons: Sequence[BeaconPlace],
+        rssi_offset_db: float = 0.0,
+        config: PresenceConfig | None = None,
+    ) -> PresenceTracker:
+        """A tracker that goes on exactly as the one whose `state()` this was."""
+        cfg = config or PresenceConfig()
+        tracker = cls(beacons, rssi_offset_db, cfg, [_interval(i) for i in state["closed"]])
+        tracker._history = {
+            int(b): deque(((_dt(at), float(v)) for at, v in h), maxlen=cfg.smoothing_windows)
+            for b, h in state["history"].items()
+            if int(b) in tracker._places  # a beacon since removed is forgotten
+        }
+        tracker._stay = _stay(state["stay"])
+        candidate = state["candidate"]
+        tracker._candidate = (
+            None if candidate is None else _Candidate(candidate[0], _dt(candidate[1]), candidate[2])
+        )
+        tracker._last_at = _opt_dt(state["last_at"])
+        tracker._last_end = _opt_dt(state["last_end"])
+        return tracker
 
     # -- smoothing ------------------------------------------------------------------------
 
@@ -284,8 +359,8 @@ class PresenceTracker:
             self._candidate = _Candidate(room, window.start)
         if self._stay is None and self._candidate.windows >= self.config.enter_windows_in(room):
             start = self._candidate.first_start
-            if self.intervals and self.intervals[-1].end > start:
-                start = self.intervals[-1].end  # never overlap the stay just closed
+            if self._last_end is not None and self._last_end > start:
+                start = self._last_end  # never overlap the stay just closed
             self._stay = _Stay(room, start, window.at, window_s=window.window_s)
             self._stay.holding_windows = self._candidate.windows
             self._stay.clarity_sum = float(self._candidate.windows)
@@ -323,7 +398,9 @@ class PresenceTracker:
     def _close(self, end: datetime) -> None:
         stay = self._stay
         assert stay is not None
-        self.intervals.append(self._interval(stay, max(end, stay.start), still_open=False))
+        interval = self._interval(stay, max(end, stay.start), still_open=False)
+        self.intervals.append(interval)
+        self._last_end = interval.end
         self._stay = None
 
     def _interval(self, stay: _Stay, end: datetime, *, still_open: bool) -> PresenceInterval:
@@ -343,6 +420,54 @@ class PresenceTracker:
         coverage = min(1.0, stay.holding_windows * stay.window_s / duration)
         clarity = stay.clarity_sum / stay.holding_windows if stay.holding_windows else 0.0
         return round(0.5 * coverage + 0.5 * clarity, 2)
+
+
+# -- state as plain data ------------------------------------------------------------------
+
+
+def _t(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _opt_dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _stay_state(stay: _Stay | None) -> list[Any] | None:
+    if stay is None:
+        return None
+    return [
+        stay.room,
+        _t(stay.start),
+        _t(stay.last_hold),
+        stay.holding_windows,
+        stay.clarity_sum,
+        stay.window_s,
+        _t(stay.first_bad),
+        stay.bad_windows,
+    ]
+
+
+def _stay(state: list[Any] | None) -> _Stay | None:
+    if state is None:
+        return None
+    room, start, last_hold, holding, clarity, window_s, first_bad, bad = state
+    return _Stay(
+        room, _dt(start), _dt(last_hold), holding, clarity, window_s, _opt_dt(first_bad), bad
+    )
+
+
+def _interval_state(i: PresenceInterval) -> list[Any]:
+    return [i.room, _t(i.start), _t(i.end), i.confidence, i.open]
+
+
+def _interval(state: list[Any]) -> PresenceInterval:
+    room, start, end, confidence, still_open = state
+    return PresenceInterval(room, _dt(start), _dt(end), confidence, still_open)
 
 
 def presence_intervals(

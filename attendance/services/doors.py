@@ -71,7 +71,7 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
     if not taps and not motions:
         if reports:
             lock_students(students_of_phones(p for p, _ in reports))
-            apply_ble(reports, now, _cause(events, set()))
+            apply_ble(reports, now, _cause(events, set()), stored=events)
         return {}
     cards = cards_by_uid(e.uid for e in taps)
     cards.update(enrol_unknown_cards(taps, cards, now))  # staff waiting to enrol a card there
@@ -124,7 +124,7 @@ def _apply_new_events(events: Sequence[RawEvent]) -> dict[tuple[str, str], TapAn
     accepted = [(owners[(e.sender, e.event_id)].student_id, e.ts) for e in taps
                 if answers[(e.sender, e.event_id)].result == "accepted"]  # fmt: skip
     if reports or accepted:
-        apply_ble(reports + moments_of_taps(accepted), now, _cause(events, set()))
+        apply_ble(reports + moments_of_taps(accepted), now, _cause(events, set()), stored=events)
     return answers
 
 

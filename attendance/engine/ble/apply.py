@@ -1,4 +1,4 @@
-"""BLE presence into the engine: replay phone segments (`segments`), then recompute the
+"""BLE presence into the engine: take phones forward (`segments`), then recompute the
 records their visits and flags touch and tell the live room state. The caller holds the
 phones' students (attendance.services).
 
@@ -15,15 +15,23 @@ from attendance import live
 from attendance.engine.ble.segments import BleOutcome, apply_phone_evidence
 from attendance.engine.records import recompute_records
 from attendance.models import Student, Visit, VisitSource
+from devices.models import RawEvent
 
 
 def apply_ble(
-    moments: Sequence[tuple[str, datetime]], now: datetime, cause: str, *, revise: bool = False
+    moments: Sequence[tuple[str, datetime]],
+    now: datetime,
+    cause: str,
+    *,
+    revise: bool = False,
+    stored: Sequence[RawEvent] = (),
 ) -> BleOutcome:
-    """Replay the phone segments holding these (phone id, moment) pairs; save and publish.
-    With `revise` (a staff change caused it) every record it changes keeps a revision; so
-    does every record of a student whose phone sent a late report (`revisions`)."""
-    outcome = apply_phone_evidence(moments, now)
+    """Take the phones of these (phone id, moment) pairs forward from their checkpoints;
+    save and publish. With `revise` (a staff change caused it) every record it changes
+    keeps a revision; so does every record of a student whose phone sent a late report
+    (`revisions`). `stored`: the events this batch has just stored (its reports need not
+    be read back)."""
+    outcome = apply_phone_evidence(moments, now, stored)
     if not outcome.record_pairs and not outcome.moves:
         return outcome
     revising = {student for _, student in outcome.record_pairs} if revise else set()

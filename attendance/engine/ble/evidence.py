@@ -4,6 +4,8 @@ presence thresholds some rooms have of their own)."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,7 +34,11 @@ class BeaconBook:
     # Rooms with a margin or windows of their own (PresenceConfig.rooms); configuration,
     # never tracker state.
     room_thresholds: dict[str, RoomThresholds] = field(default_factory=dict)
-    setup: tuple = ()  # everything a replay's result depends on: a cached run must match it
+    setup: tuple = ()  # everything a replay's result depends on: a checkpoint must match it
+
+    @functools.cached_property
+    def setup_digest(self) -> str:
+        return hashlib.blake2b(repr(self.setup).encode(), digest_size=16).hexdigest()
 
     def adjacent(self, a: str, b: str) -> bool:
         """Conservative: rooms on one floor of one building may be heard through a wall;

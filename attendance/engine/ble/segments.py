@@ -1,41 +1,53 @@
 """BLE presence from stored phone reports: the Django side of beacons.presence.
 
-A phone's reports fall into *segments*: runs of reports with no silence longer than the
-tracker's `silence_timeout` between them, within one local day. After such a silence the
-pure tracker holds nothing (its stay is closed, its smoothing history and candidate are
-cleared), so each segment's presence depends on that segment's reports alone. A batch
-names moments (a new report, or a card tap of the phone's owner); every segment holding
-one is replayed from all of its stored reports in event-time order and its student's `ble`
-visits in that span are replaced. So a late report revises exactly what it affects, and any
-order or repetition of the same reports gives the same visits and the same flags.
+A phone's presence on a local day is its reports fed in event-time order (ties by event
+id) through one tracker, which starts afresh each day and forgets everything across a
+silence longer than its timeout. A batch names moments (a new report, a card tap of the
+phone's owner, a phone gone quiet); for each phone and day it resumes from the stored
+checkpoint before its earliest moment (checkpoints.py), takes in the stored reports after
+it (runs.py), saves the checkpoints it passes, and replaces the student's `ble` visits
+from that point on (visits.py). A report in event-time order resumes from the phone's
+latest checkpoint, so its cost is the same at 16:00 as at 08:00; a late one re-runs from
+the checkpoint before it; any order or repetition of the same reports gives the same
+visits. A report far from its receipt (beacons.spoofing.late) is evidence, never
+presence: it is judged for flags on its own and resumes nothing.
 
-Queries are per batch: phones, beacons, report times, report payloads, visits and flags
-each in one go, whatever the number of reports.
+Queries are per batch: phones, checkpoints, report times, report payloads, visits and
+flags each in one go, whatever the number of reports; none of them reads the whole day.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import Max, Q
 
 from attendance.days import day_bounds, local_day
+from attendance.engine.ble import checkpoints
 from attendance.engine.ble.evidence import BeaconBook, load_beacon_book, update_beacon_health
-from attendance.engine.ble.flags import SegmentEvidence, replace_segment_flags
-from attendance.engine.ble.replay_cache import CachedRun, cache, digest
+from attendance.engine.ble.flags import PhoneEvidence, replace_ble_flags
 from attendance.engine.ble.revisions import late_among
-from attendance.engine.ble.trust import read_received
+from attendance.engine.ble.runs import (
+    PhoneRun,
+    ReportRow,
+    late_reads,
+    late_reports_at,
+    load_rows,
+    take_in,
+)
+from attendance.engine.ble.visits import Pair, diff, held_visits, pairs_overlapping
 from attendance.engine.loading import SessionRow, memoised, sessions_in_rooms_on_days
 from attendance.models import Visit, VisitSource
-from beacons.models import Phone
-from beacons.presence import PresenceConfig, PresenceInterval, PresenceTracker, ScanWindow
+from beacons.models import Phone, PresenceCheckpoint
+from beacons.presence import PresenceConfig, PresenceInterval
 from devices.models import EventType, RawEvent, SenderKind
 
 PRESENCE = PresenceConfig()
-Pair = tuple[int, int]  # (session id, student id)
 
 
 @dataclass(frozen=True)
@@ -43,14 +55,7 @@ class PhoneInfo:
     phone_id: str
     student_id: int
     rssi_offset_db: int
-
-
-@dataclass(frozen=True)
-class Segment:
-    phone: str
-    day: date
-    first: datetime  # first report's ts
-    last: datetime  # last report's ts
+    pk: int = 0
 
 
 @dataclass
@@ -58,8 +63,8 @@ class BleOutcome:
     record_pairs: set[Pair] = field(default_factory=set)
     # (student id, room or None, since, basis): where BLE places a student now.
     moves: list[tuple[int, str | None, datetime | None, datetime]] = field(default_factory=list)
-    segments: int = 0
-    windows: int = 0
+    segments: int = 0  # phone days taken forward
+    windows: int = 0  # reports taken in
     # phone id -> student: a late report of this phone changed what follows (a revision).
     late: dict[str, int] = field(default_factory=dict)
 
@@ -89,84 +94,132 @@ def _active_phones(student_ids: set[int]) -> dict[int, str]:
     )
 
 
-def apply_phone_evidence(moments: Sequence[tuple[str, datetime]], now: datetime) -> BleOutcome:
-    """Replay the segments holding these (phone id, moment) pairs; save visits and flags."""
+def apply_phone_evidence(
+    moments: Sequence[tuple[str, datetime]], now: datetime, stored: Sequence[RawEvent] = ()
+) -> BleOutcome:
+    """Take each phone's day forward from the checkpoint before its earliest moment; save
+    visits, checkpoints and flags. `stored`: reports this batch has just stored."""
     outcome = BleOutcome()
-    if not moments:
-        return outcome
-    phones = _phones({p for p, _ in moments})
-    moments = [(p, at) for p, at in moments if p in phones]
-    if not moments:
-        return outcome
-    segments, keys = _segments_holding(moments)
-    if not segments:
+    phones = _phones({p for p, _ in moments}) if moments else {}
+    by_unit: dict[tuple[str, date], list[datetime]] = defaultdict(list)
+    for p, at in moments:
+        if p in phones:
+            by_unit[(p, local_day(at))].append(at)
+    if not by_unit:
         return outcome
     book = load_beacon_book()
-    presence = replace(PRESENCE, rooms=book.room_thresholds)  # the rooms' own thresholds
+    offline = timedelta(seconds=settings.BLE_OFFLINE_WINDOW_SECONDS)
+    held = checkpoints.load_held(phones[p].pk for p, _ in by_unit)
+    runs, late_only = _plan(by_unit, phones, held, book, offline)
     new_moments: dict[str, set[datetime]] = defaultdict(set)
     for p, at in moments:
         new_moments[p].add(at)
-    resumed: dict[Segment, CachedRun] = {}
-    for seg in segments:
-        run = cache.resumable(seg.phone, seg.first, keys[seg], _setup(book, phones[seg.phone]))
-        if run is not None:
-            resumed[seg] = run
-    reports = _reports(segments, {seg: run.last for seg, run in resumed.items()})
-    days = {s.day for s in segments}
+    load_rows(runs, stored)
+    for run in runs:
+        take_in(run, book, now, offline, PRESENCE.silence_timeout)
+    days = {r.resume.day for r in runs} | {day for _, day in late_only}
     sessions = sessions_in_rooms_on_days(book.room_ids.values(), days)
-    existing = _ble_visits(segments, phones)
+    evidence = _save_visits(runs, book, sessions, now, outcome)
+    for (p, _), rows in late_only.items():
+        reads = late_reads(rows, book)
+        evidence.append(
+            PhoneEvidence(p, phones[p], None, None, False, reads, [], False, [], [], [])
+        )
+        outcome.late[p] = phones[p].student_id  # late evidence: what it changes is a revision
+    for run in runs:
+        if late_among(run.reads, new_moments[run.phone.phone_id]):
+            outcome.late[run.phone.phone_id] = run.phone.student_id
+    checkpoints.save(
+        [s for run in runs for s in run.snapshots],
+        {run.phone.pk: run.started_at for run in runs if not run.resume.from_head},
+        held,
+    )
+    outcome.record_pairs |= replace_ble_flags(evidence, book, sessions)
+    seen: dict[int, datetime] = {}
+    for w in (w for run in runs for w in run.windows):
+        for sighting in w.sightings:
+            seen[sighting.beacon_id] = max(seen.get(sighting.beacon_id, w.at), w.at)
+    update_beacon_health(book, seen, [r.rows for r in runs] + list(late_only.values()))
+    return outcome
+
+
+def _plan(
+    by_unit: dict[tuple[str, date], list[datetime]],
+    phones: dict[str, PhoneInfo],
+    held: dict[int, list[checkpoints.Held]],
+    book: BeaconBook,
+    offline: timedelta,
+) -> tuple[list[PhoneRun], dict[tuple[str, date], list[ReportRow]]]:
+    """Per (phone, day): the run from the checkpoint before its earliest moment; and the
+    late reports older than its head, which resume nothing and are judged on their own."""
+    setups = {p: _setup(book, phones[p]) for p, _ in by_unit}
+    presence = replace(PRESENCE, rooms=book.room_thresholds)  # the rooms' own thresholds
+    older = []
+    for (p, day), ats in by_unit.items():
+        top = checkpoints.head(held.get(phones[p].pk, []), day, setups[p])
+        older += [(p, at) for at in ats if top is not None and at <= top.at]
+    late_rows, only_late = late_reports_at(older, offline)
+    starts: dict[tuple[str, date], checkpoints.Held | None] = {}
+    from_head: dict[tuple[str, date], bool] = {}
+    late_only: dict[tuple[str, date], list[ReportRow]] = {}
+    for (p, day), ats in sorted(by_unit.items()):
+        rows = held.get(phones[p].pk, [])
+        late = [r for r in late_rows.get(p, []) if local_day(r[0]) == day]
+        if late:
+            late_only[(p, day)] = late
+        resuming = [at for at in ats if (p, at) not in only_late]
+        if resuming:
+            start = checkpoints.before(rows, day, setups[p], min(resuming))
+            starts[(p, day)] = start
+            # Nothing stored after it: its head, or no checkpoint of that day at all.
+            from_head[(p, day)] = start == checkpoints.head(rows, day, setups[p]) and (
+                start is not None or not any(h.day == day for h in rows)
+            )
+    states = checkpoints.load_states(h.pk for h in starts.values() if h is not None)
+    runs = []
+    for (p, day), start in starts.items():
+        resume = checkpoints.resume(
+            start, states.get(start.pk) if start else None, day, is_head=from_head[(p, day)],
+            places=book.places, rssi_offset_db=phones[p].rssi_offset_db, config=presence,
+        )  # fmt: skip
+        runs.append(PhoneRun(phones[p], resume, *day_bounds(day), setups[p]))
+    return runs, late_only
+
+
+def _save_visits(
+    runs: list[PhoneRun],
+    book: BeaconBook,
+    sessions: list[SessionRow],
+    now: datetime,
+    outcome: BleOutcome,
+) -> list[PhoneEvidence]:
+    """Replace each run's visits from its checkpoint on; note the records and live moves
+    they change; what each run hands flag detection."""
+    existing = held_visits(runs)
     creates: list[Visit] = []
     deletes: list[int] = []
-    evidence: list[SegmentEvidence] = []
-    seen_beacons: dict[int, datetime] = {}
-    for segment in segments:
-        phone = phones[segment.phone]
-        run = resumed.get(segment)
-        fresh = [
-            read_received(book.directory, payload, ts, received)
-            for ts, _, payload, received in reports.get(segment, [])
-        ]
-        tracker = (
-            run.tracker if run else PresenceTracker(book.places, phone.rssi_offset_db, presence)
-        )
-        for r in fresh:
-            if not r.late:  # a late report is evidence, never presence by itself
-                tracker.feed(r.window)
-        read = (run.reads if run else []) + fresh
-        if late_among(read, new_moments[segment.phone]):
-            outcome.late[segment.phone] = phone.student_id
-        intervals = tracker.finish(now)
-        setup = _setup(book, phone)
-        cache.keep(
-            segment.phone,
-            CachedRun(
-                segment.first, keys[segment][-1], digest(keys[segment]), setup, tracker, read
-            ),
-        )
-        windows = [r.window for r in read]
+    evidence: list[PhoneEvidence] = []
+    today = local_day(now)
+    for i, run in enumerate(runs):
+        student = run.phone.student_id
         outcome.segments += 1
-        outcome.windows += len(fresh)
-        for r in fresh:
-            for s in r.window.sightings:
-                at = r.window.at
-                seen_beacons[s.beacon_id] = max(seen_beacons.get(s.beacon_id, at), at)
-        lo, hi = _span(segment, windows)
-        old = existing.get(segment, [])
-        c, d, changed = _diff(phone.student_id, old, intervals, book)
+        outcome.windows += len(run.rows)
+        c, d, changed = diff(student, existing.get(i, []), run.intervals, book)
         creates += c
         deletes += d
         for room, start, end in changed:
-            outcome.record_pairs |= _pairs_overlapping(
-                phone.student_id, room, start, end, sessions, now
-            )
-        evidence.append(SegmentEvidence(segment.phone, phone, lo, hi, read, intervals, fresh=fresh))
-        if segment.day == local_day(now):
-            outcome.moves.append(_where_now(phone.student_id, intervals, segment.last))
+            outcome.record_pairs |= pairs_overlapping(student, room, start, end, sessions, now)
+        before = [run.kept] if run.kept is not None else []
+        evidence.append(PhoneEvidence(
+            run.phone.phone_id, run.phone, run.start, run.last, not run.resume.from_head,
+            run.reads, run.context, run.context_full, run.windows, run.found,
+            before + run.intervals,
+        ))  # fmt: skip
+        if run.resume.day == today:
+            outcome.moves.append(_where_now(student, run.intervals, run.last))
     Visit.objects.filter(id__in=deletes).delete()
     Visit.objects.bulk_create(creates)
-    outcome.record_pairs |= replace_segment_flags(evidence, book, sessions)
-    update_beacon_health(book, seen_beacons, reports.values())
-    return outcome
+    return evidence
 
 
 # -- loading ----------------------------------------------------------------------------------
@@ -183,176 +236,18 @@ def _phones(phone_ids: set[str]) -> dict[str, PhoneInfo]:
 
 def _load_phones(phone_ids: set[str]) -> dict[str, PhoneInfo]:
     rows = Phone.objects.filter(phone_id__in=phone_ids).values_list(
-        "phone_id", "student_id", "rssi_offset_db"
+        "phone_id", "student_id", "rssi_offset_db", "pk"
     )
-    return {p: PhoneInfo(p, s, o) for p, s, o in rows}
+    return {p: PhoneInfo(p, s, o, pk) for p, s, o, pk in rows}
 
 
-def _day_query(phone_days: dict[str, set[date]]) -> Q:
-    """One range over every phone: hundreds of OR'd clauses cost more to build and plan
-    than the few extra rows a shared range reads (the caller keeps only its own days)."""
-    bounds = [day_bounds(day) for days in phone_days.values() for day in days]
-    return Q(
-        sender__in=set(phone_days),
-        ts__gte=min(lo for lo, _ in bounds),
-        ts__lt=max(hi for _, hi in bounds),
-    )
+def _setup(book: BeaconBook, phone: PhoneInfo) -> str:
+    """What a phone's presence was computed with: a checkpoint resumes only with the same."""
+    text = f"{book.setup_digest}|{phone.rssi_offset_db}|{PRESENCE!r}"
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _segments_holding(
-    moments: Sequence[tuple[str, datetime]],
-) -> tuple[list[Segment], dict[Segment, list[tuple[datetime, str]]]]:
-    """The segments of the phones' days (from their report times alone) holding a moment,
-    with each segment's stored reports as sorted (ts, event id) keys."""
-    phone_days: dict[str, set[date]] = defaultdict(set)
-    for phone, at in moments:
-        phone_days[phone].add(local_day(at))
-    times: dict[tuple[str, date], list[tuple[datetime, str]]] = defaultdict(list)
-    rows = RawEvent.objects.filter(
-        _day_query(phone_days), sender_kind=SenderKind.PHONE, type=EventType.BLE
-    ).values_list("sender", "ts", "event_id")
-    for phone, ts, event_id in rows:
-        if local_day(ts) in phone_days[phone]:
-            times[(phone, local_day(ts))].append((ts, event_id))
-    found: dict[Segment, list[tuple[datetime, str]]] = {}
-    wanted: dict[tuple[str, date], list[datetime]] = defaultdict(list)
-    for phone, at in moments:
-        wanted[(phone, local_day(at))].append(at)
-    for (phone, day), points in wanted.items():
-        for run in _runs(sorted(times.get((phone, day), []))):
-            first, last = run[0][0], run[-1][0]
-            # A tap just outside a run still bears on it (the phone may have left for it).
-            slack = PRESENCE.silence_timeout
-            if any(first - slack <= at <= last + slack for at in points):
-                found[Segment(phone, day, first, last)] = run
-    segments = sorted(found, key=lambda s: (s.phone, s.first))
-    return segments, found
-
-
-def _runs(keys: list[tuple[datetime, str]]) -> list[list[tuple[datetime, str]]]:
-    runs: list[list[tuple[datetime, str]]] = []
-    for key in keys:
-        if runs and key[0] - runs[-1][-1][0] <= PRESENCE.silence_timeout:
-            runs[-1].append(key)
-        else:
-            runs.append([key])
-    return runs
-
-
-def _setup(book: BeaconBook, phone: PhoneInfo) -> tuple:
-    return (book.setup, phone.rssi_offset_db)
-
-
-def _reports(
-    segments: list[Segment], after: dict[Segment, tuple[datetime, str]]
-) -> dict[Segment, list[tuple[datetime, str, dict, datetime]]]:
-    """Each segment's reports in event-time order (ties by id), or only those after the
-    (ts, event id) a resumed replay already fed."""
-    # One shared range (see _day_query); rows outside a phone's own span are skipped below.
-    query = Q(
-        sender__in={s.phone for s in segments},
-        ts__gte=min(after[s][0] if s in after else s.first for s in segments),
-        ts__lte=max(s.last for s in segments),
-    )
-    found: dict[Segment, list[tuple[datetime, str, dict, datetime]]] = defaultdict(list)
-    by_phone: dict[str, list[Segment]] = defaultdict(list)
-    for s in segments:
-        by_phone[s.phone].append(s)
-    rows = RawEvent.objects.filter(
-        query, sender_kind=SenderKind.PHONE, type=EventType.BLE
-    ).values_list("sender", "ts", "event_id", "payload", "received_at")
-    for phone, ts, event_id, payload, received in rows:
-        for s in by_phone[phone]:
-            if s.first <= ts <= s.last and (s not in after or (ts, event_id) > after[s]):
-                body = payload if isinstance(payload, dict) else {}
-                found[s].append((ts, event_id, body, received))
-    for rows_ in found.values():
-        rows_.sort(key=lambda r: (r[0], r[1]))  # event time, then id: one order for ties
-    return found
-
-
-def _span(segment: Segment, windows: list[ScanWindow]) -> tuple[datetime, datetime]:
-    lo = min((w.start for w in windows), default=segment.first)
-    return min(lo, segment.first), segment.last
-
-
-# -- visits -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HeldBleVisit:
-    id: int
-    room: str
-    entered_at: datetime
-    left_at: datetime | None
-    confidence: float | None
-
-
-def _ble_visits(
-    segments: list[Segment], phones: dict[str, PhoneInfo]
-) -> dict[Segment, list[HeldBleVisit]]:
-    """The student's stored ble visits that began within each segment's span."""
-    reach = timedelta(seconds=600)  # a window reaches back at most 600 s
-    query = Q(
-        student_id__in={phones[s.phone].student_id for s in segments},
-        entered_at__gte=min(s.first for s in segments) - reach,
-        entered_at__lte=max(s.last for s in segments),
-    )
-    rows = Visit.objects.filter(query, source=VisitSource.BLE).values_list(
-        "student_id", "id", "room__code", "entered_at", "left_at", "confidence"
-    )
-    found: dict[Segment, list[HeldBleVisit]] = defaultdict(list)
-    for student, pk, room, entered, left, confidence in rows:
-        for s in segments:
-            if phones[s.phone].student_id != student:
-                continue
-            if s.first - timedelta(seconds=600) <= entered <= s.last:
-                found[s].append(HeldBleVisit(pk, room, entered, left, confidence))
-                break
-    return found
-
-
-def _diff(
-    student: int, old: list[HeldBleVisit], new: list[PresenceInterval], book: BeaconBook
-) -> tuple[list[Visit], list[int], list[tuple[str, datetime, datetime | None]]]:
-    """Creates, deletes, and every (room, start, end) that changed, old or new."""
-    held = {(v.room, v.entered_at, v.left_at, v.confidence): v for v in old}
-    creates: list[Visit] = []
-    changed: list[tuple[str, datetime, datetime | None]] = []
-    for interval in new:
-        left = None if interval.open else interval.end
-        if held.pop((interval.room, interval.start, left, interval.confidence), None):
-            continue
-        creates.append(
-            Visit(
-                student_id=student,
-                room_id=book.room_ids[interval.room],
-                entered_at=interval.start,
-                left_at=left,
-                source=VisitSource.BLE,
-                confidence=interval.confidence,
-            )
-        )
-        changed.append((interval.room, interval.start, left))
-    changed += [(v.room, v.entered_at, v.left_at) for v in held.values()]
-    return creates, [v.id for v in held.values()], changed
-
-
-def _pairs_overlapping(
-    student: int,
-    room: str,
-    start: datetime,
-    end: datetime | None,
-    sessions: list[SessionRow],
-    now: datetime,
-) -> set[Pair]:
-    left = end or max(now, start)
-    pairs = set()
-    for s in sessions:
-        early = timedelta(minutes=s.info.policy.early_minutes)
-        if s.room == room and start <= s.info.ends_at and left >= s.info.starts_at - early:
-            pairs.add((s.id, student))
-    return pairs
+# -- where a student is now -------------------------------------------------------------------
 
 
 def _where_now(
@@ -365,7 +260,8 @@ def _where_now(
 
 
 def silent_phone_moments(now: datetime) -> list[tuple[str, datetime]]:
-    """Open ble visits whose phone has gone quiet past the timeout: replay to close them."""
+    """Open ble visits whose phone has gone quiet past the timeout: take each forward from
+    its latest checkpoint (a moment just after it), which closes the stay."""
     quiet = now - PRESENCE.silence_timeout
     open_visits = dict(
         Visit.objects.filter(left_at__isnull=True, source=VisitSource.BLE).values_list(
@@ -377,4 +273,16 @@ def silent_phone_moments(now: datetime) -> list[tuple[str, datetime]]:
     rows = Phone.objects.filter(student_id__in=open_visits, active=True).filter(
         Q(last_seen__isnull=True) | Q(last_seen__lt=quiet)
     )
-    return [(p, open_visits[s]) for p, s in rows.values_list("phone_id", "student_id")]
+    quiet_phones = list(rows.values_list("phone_id", "student_id", "pk"))
+    heads = dict(
+        PresenceCheckpoint.objects.filter(phone_id__in=[pk for _, _, pk in quiet_phones])
+        .values("phone_id")
+        .annotate(last=Max("at"))
+        .values_list("phone_id", "last")
+    )
+    moments = []
+    for phone, student, pk in quiet_phones:
+        since, last = open_visits[student], heads.get(pk)
+        after = last + timedelta(microseconds=1) if last is not None else since
+        moments.append((phone, after if local_day(after) == local_day(since) else since))
+    return moments
