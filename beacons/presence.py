@@ -238,6 +238,12 @@ class PresenceTracker:
         return None if self._stay is None else self._stay.start
 
     @property
+    def candidate_start(self) -> datetime | None:
+        """Where a stay would begin if the room the phone may be entering holds (None: none
+        pending): a stay is backdated to its first window, which can lie well before now."""
+        return None if self._candidate is None else self._candidate.first_start
+
+    @property
     def last_end(self) -> datetime | None:
         """When the last stay closed ended: no later stay begins before it."""
         return self._last_end

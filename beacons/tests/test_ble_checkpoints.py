@@ -189,3 +189,28 @@ def test_a_report_out_of_order_resumes_the_checkpoint_before_it_not_the_day():
     services.apply_phone_reports([("ph-p0", START)], NOW, "replayed from scratch")
     assert outcome()[0] == with_late
     assert with_late != [] and without != []
+
+
+@pytest.mark.django_db
+@time_machine.travel(NOW, tick=False)
+def test_a_report_dated_hours_ahead_does_not_become_the_phones_checkpoint():
+    # A wrong clock or a hostile phone: were it the head, every in-order report after it
+    # would look out of order and replay the day, and each would count as a revision.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reports = [r for r in world(97) if r[0] == "ph-p0"]
+    first, rest = reports[:-3], reports[-3:]
+    handle_batch([message(p, b, at + timedelta(seconds=1)) for p, at, b in first], prefix=PREFIX)
+    phone, at, body = first[-1]
+    ahead = {**body, "id": "ahead", "ts": int((at + timedelta(hours=5)).timestamp() * 1000)}
+    handle_batch([message(phone, ahead, at + timedelta(seconds=2))], prefix=PREFIX)
+
+    def newest(model, field: str):
+        return model.objects.exclude(event_id="ahead").aggregate(m=Max(field))["m"]
+
+    assert newest(PresenceCheckpoint, "at") == newest(RawEvent, "ts"), "the last presence"
+    with CaptureQueriesContext(connection) as queries:
+        handle_batch([message(p, b, a + timedelta(seconds=1)) for p, a, b in rest], prefix=PREFIX)
+    assert not [q for q in queries if "FROM `devices_rawevent`" in q["sql"]], "no replay"
+    assert newest(PresenceCheckpoint, "at") == newest(RawEvent, "ts") > at

@@ -149,15 +149,17 @@ def snapshot(
 
 def save(
     snapshots: Sequence[PresenceCheckpoint],
-    replayed_from: dict[int, datetime | None],
+    replayed_from: dict[tuple[int, date], datetime | None],
     held: dict[int, list[Held]],
 ) -> None:
-    """Store the batch's checkpoints. `replayed_from`: phones that resumed from before their
-    head (or from the day's start, None), whose later checkpoints no longer hold. `held`:
+    """Store the batch's checkpoints. `replayed_from`: (phone, day)s that resumed from before
+    their head (or from the day's start, None), whose later checkpoints of that day no longer
+    hold (another day's are untouched). `held`:
     the phones' checkpoints as loaded (to prune only where a slot has fallen behind)."""
     stale = Q()
-    for phone, at in replayed_from.items():
-        stale |= Q(phone_id=phone) if at is None else Q(phone_id=phone, at__gt=at)
+    for (phone, day), at in replayed_from.items():
+        of_day = Q(phone_id=phone, day=day)
+        stale |= of_day if at is None else of_day & Q(at__gt=at)
     if replayed_from:
         PresenceCheckpoint.objects.filter(stale).delete()
     if not snapshots:

@@ -118,7 +118,9 @@ def replace_ble_flags(
         ProxyFlag.objects.filter(id__in={pk for pk, _, _ in stale}).delete()
     ProxyFlag.objects.bulk_create(sorted(rows.values(), key=lambda r: r.key))
     # Across batches and workers, so kept apart from the phone's own (see clones).
-    fresh = {ev.phone_id: [r.window for r in ev.reads] for ev in evidence}
+    fresh: dict[str, list[ScanWindow]] = defaultdict(list)
+    for ev in evidence:  # a phone may have a run and late reports, or two days
+        fresh[ev.phone_id] += [r.window for r in ev.reads]
     save_cloned_report_flags(cloned_report_findings(fresh))
     return pairs | {
         (r.session_id, r.student_id) for r in rows.values() if r.session_id and r.student_id

@@ -36,7 +36,9 @@ def late_among(reads: Sequence[ReadReport], new: Set[datetime]) -> bool:
             i -= 1
         if at in new and any(_late(r, first_later_receipt) for r in group):
             return True
-        receipts = [r.received_at for r in group if r.received_at is not None]
+        # A late report (one dated ahead of its receipt above all) is no later moment that
+        # the records were computed from.
+        receipts = [r.received_at for r in group if r.received_at is not None and not r.late]
         if receipts and (first_later_receipt is None or min(receipts) < first_later_receipt):
             first_later_receipt = min(receipts)
     return False

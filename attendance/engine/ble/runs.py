@@ -71,6 +71,10 @@ class PhoneRun:
         earliest = r.at - WINDOW_REACH
         if r.tracker.last_end is not None:
             earliest = max(earliest, r.tracker.last_end)
+        # A stay the pending candidate begins is backdated to its first window, which slow
+        # rooms (more enter windows, longer gaps) can put further back than one window.
+        if r.tracker.candidate_start is not None:
+            earliest = min(earliest, r.tracker.candidate_start)
         return max(earliest, self.day_start)
 
     @property
@@ -96,9 +100,13 @@ class PhoneRun:
 def take_in(
     run: PhoneRun, book: BeaconBook, now: datetime, offline: timedelta, silence: timedelta
 ) -> None:
-    """Feed the run's rows (sorted) through its tracker; checkpoint each slot's last."""
+    """Feed the run's rows (sorted) through its tracker; checkpoint each slot's last report
+    taken as presence. Never at a late one: a report dated hours ahead (a wrong clock, a
+    hostile phone) would become the phone's head, and every in-order report after it would
+    look out of order and replay the day."""
     tracker, recent = run.resume.tracker, run.resume.recent
     rows = run.rows
+    fed: tuple[datetime, str] | None = None  # the slot's last report taken as presence
     for i, (ts, event_id, payload, received) in enumerate(rows):
         read = read_received(book.directory, payload, ts, received)
         run.reads.append(read)
@@ -106,9 +114,12 @@ def take_in(
             tracker.feed(read.window)
             run.windows.append(read.window)
             run.found += recent.push(run.phone.phone_id, read.window, silence)
+            fed = (ts, event_id)
         if i + 1 == len(rows) or slot_of(rows[i + 1][0]) != slot_of(ts):
             _take_closed(run)
-            run.snapshots.append(snapshot(run.phone.pk, run.resume, ts, event_id, run.setup))
+            if fed is not None:
+                run.snapshots.append(snapshot(run.phone.pk, run.resume, *fed, run.setup))
+            fed = None
     _take_closed(run)
     run.current = tracker.current(now)
 

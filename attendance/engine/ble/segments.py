@@ -131,7 +131,11 @@ def apply_phone_evidence(
             outcome.late[run.phone.phone_id] = run.phone.student_id
     checkpoints.save(
         [s for run in runs for s in run.snapshots],
-        {run.phone.pk: run.started_at for run in runs if not run.resume.from_head},
+        {
+            (run.phone.pk, run.resume.day): run.started_at
+            for run in runs
+            if not run.resume.from_head
+        },
         held,
     )
     outcome.record_pairs |= replace_ble_flags(evidence, book, sessions)
