@@ -43,3 +43,19 @@ def lock_students(student_ids: Iterable[int]) -> None:
         .order_by("id")
         .values_list("id")
     )
+
+
+def lock_free_students(student_ids: Iterable[int]) -> set[int]:
+    """Of these students, those this transaction holds or could lock at once; never waits.
+    For a writer that learns of a student only after taking its locks (a cloned report's
+    partner phone): waiting there, out of order, could deadlock with a writer holding that
+    student and waiting for one of ours. Rows this transaction already holds are returned
+    (SKIP LOCKED skips only other transactions' locks)."""
+    if not (student_ids := set(student_ids)):
+        return set()
+    return set(
+        Student.objects.select_for_update(skip_locked=True)
+        .filter(id__in=student_ids)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )

@@ -13,7 +13,7 @@ from attendance.engine import records as engine_records
 from attendance.models import AttendanceRecord, AuditEntry, ClassSession, RecordRevision, Student
 from attendance.tests.db_scenario import apply_batch, build_timetable, build_world
 from attendance.tests.scenario import CARDS, Scenario, SessionSpec, at
-from tests.factories import make_raw_event, make_user
+from tests.factories import make_raw_event, make_student, make_user
 
 SCIENCE = Scenario(
     "science", [SessionSpec("SCI", "B-210", "09:00", "10:00", students=("S1001",))], [], {}
@@ -125,3 +125,34 @@ def test_a_batch_waits_for_a_correction_and_leaves_its_status(world) -> None:
         RecordRevision.objects.filter(record=record).values_list("revision", flat=True)
     )
     assert revisions == list(range(record.revision))
+
+
+def test_a_student_another_writer_holds_is_skipped_not_waited_for(world) -> None:
+    """lock_free_students: for a writer that learns of a student after taking its locks."""
+    from attendance.engine.locks import lock_free_students, lock_students
+
+    _, student, _ = world
+    other = make_student("S9999")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                lock_students([other.pk])
+                locked.set()
+                assert release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert locked.wait(10)
+    try:
+        with transaction.atomic():
+            lock_students([student.pk])
+            assert lock_free_students([student.pk, other.pk]) == {student.pk}
+    finally:
+        release.set()
+        thread.join(10)
+    with transaction.atomic():
+        assert lock_free_students([student.pk, other.pk]) == {student.pk, other.pk}

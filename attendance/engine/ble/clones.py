@@ -15,7 +15,10 @@ original.
 
 A run is flagged once per pair of phones and local day, on the later phone's student (the
 flag names both). Whoever writes it holds that student's row, and reads under it whether
-the flag is already there: two workers that both see the run write one row. Redis is not
+the flag is already there: two workers that both see the run write one row. That student
+may be another batch's: it is locked only if free at once (a wait there, after the batch's
+own locks, would break the lock order), else left to the batch holding it or to the next
+that sees the run go on (a clone sends run after run). Redis is not
 part of the transaction: a batch rolled back leaves its windows in the store, which is
 harmless (adding the same window again changes nothing, and the retried batch finds the
 same run).
@@ -35,7 +38,7 @@ from django.conf import settings
 
 from attendance.days import local_day
 from attendance.engine.ble.trust import offline_window
-from attendance.engine.locks import lock_students
+from attendance.engine.locks import lock_free_students
 from attendance.models import ProxyFlag
 from beacons.models import Phone
 from beacons.presence import ScanWindow
@@ -315,6 +318,11 @@ def save_cloned_report_flags(flags: Sequence[Flag]) -> None:
         )
     if not rows:
         return
-    lock_students({row.student_id for row in rows.values() if row.student_id is not None})
+    # Found after the batch took its locks, so a student another batch holds is not waited
+    # for (out of lock order): that batch, or the next to see the run go on, writes it.
+    free = lock_free_students(
+        {row.student_id for row in rows.values() if row.student_id is not None}
+    )
+    rows = {key: row for key, row in rows.items() if row.student_id in free}
     held = set(ProxyFlag.objects.filter(key__in=list(rows)).values_list("key", flat=True))
     ProxyFlag.objects.bulk_create([row for key, row in sorted(rows.items()) if key not in held])
