@@ -30,7 +30,7 @@ from attendance.models import (
     Visit,
     VisitSource,
 )
-from beacons.models import Beacon, Phone
+from beacons.models import Beacon, active_phones_of
 from beacons.presence import PresenceConfig
 from devices.models import Card, EventType, RawEvent, Reader, SenderKind
 
@@ -320,7 +320,7 @@ def _ble_visit_moments(room_ids: set[int]) -> set[tuple[str, str]]:
     visits = Visit.objects.filter(
         source=VisitSource.BLE, room_id__in=room_ids, entered_at__gte=lo, entered_at__lt=hi
     ).values_list("student_id", "entered_at")
-    phones = _active_phones({s for s, _ in visits})
+    phones = active_phones_of({s for s, _ in visits})
     return {(phones[s], at.isoformat()) for s, at in visits if s in phones}
 
 
@@ -343,7 +343,7 @@ def _ble_moments_deciding(room: Room) -> set[tuple[str, str]]:
         course_id__in={course for course, *_ in sessions}
     ).values_list("course_id", "student_id"):
         enrolled[course].add(student)
-    phones = _active_phones(set().union(*enrolled.values()))
+    phones = active_phones_of(set().union(*enrolled.values()))
     for course, early, starts_at, ends_at in sessions:
         course_phones = [phones[s] for s in enrolled[course] if s in phones]
         at, until = starts_at - timedelta(minutes=early), min(ends_at, now)
@@ -358,14 +358,6 @@ def _steps(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
         moments.append(start)
         start += step
     return moments
-
-
-def _active_phones(students: set[int]) -> dict[int, str]:
-    return dict(
-        Phone.objects.filter(student_id__in=students, active=True).values_list(
-            "student_id", "phone_id"
-        )
-    )
 
 
 # --- holidays -------------------------------------------------------------------------------

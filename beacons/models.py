@@ -110,6 +110,15 @@ class Phone(models.Model):
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
+def active_phones_of(students: set[int]) -> dict[int, str]:
+    """Student id to the phone id of their active phone (a student has at most one)."""
+    return dict(
+        Phone.objects.filter(student_id__in=students, active=True).values_list(
+            "student_id", "phone_id"
+        )
+    )
+
+
 class PresenceCheckpoint(models.Model):
     """A phone's BLE presence state after one of its reports (attendance.engine.ble).
 

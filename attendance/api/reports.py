@@ -22,24 +22,16 @@ from attendance.api.access import (
     taught_courses,
     teacher_sees_student,
 )
+from attendance.api.report_schema import CountsSerializer
 from attendance.api.schema import ApiDefaults
 from attendance.models import AttendanceRecord, ClassSession, Course, Room, Student, Visit
 from attendance.reports.rates import count_statuses, ended_sessions
 
 
-class CourseSummarySerializer(serializers.Serializer):
+class CourseSummarySerializer(CountsSerializer):
+    """A course's counts and rate, as the reports count them (one rate rule)."""
+
     course = serializers.CharField()
-    sessions = serializers.IntegerField(help_text="The course's sessions that have ended.")
-    present = serializers.IntegerField()
-    late = serializers.IntegerField()
-    left_early = serializers.IntegerField()
-    absent = serializers.IntegerField()
-    excused = serializers.IntegerField()
-    rate = serializers.FloatField(
-        allow_null=True,
-        help_text="Percent (one decimal) of ended, non-excused sessions attended (present "
-        "or late); null when there are none.",
-    )
 
 
 class SummarySerializer(serializers.Serializer):

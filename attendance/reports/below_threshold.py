@@ -94,7 +94,7 @@ def counts_in(scope: Scope, period: Period, now: datetime, course_ids: list[int]
             ended_sessions(ClassSession.objects.filter(course_id__in=course_ids), now),
             "starts_at",
         )
-        records = scope.records(AttendanceRecord.objects.all())
+        records = scope.of_sessions(AttendanceRecord.objects.all())
         return RatedCounts.of(count_statuses(held, scope.enrolments(course_ids), records))
 
     key = (scope, tuple(course_ids), period)  # kept REUSE_SECONDS, whatever `now` says

@@ -77,7 +77,7 @@ def absence_marks(
     enrolled: set[tuple[int, int]],
 ) -> dict[tuple[int, int], dict[int, str]]:
     """Per visible (course, student): their absent and excused sessions among `sessions`."""
-    records = scope.records(AttendanceRecord.objects.filter(session__in=sessions.values("id")))
+    records = scope.of_sessions(AttendanceRecord.objects.filter(session__in=sessions.values("id")))
     rows = (
         records.filter(status__in=[Status.ABSENT, Status.EXCUSED])
         .order_by()  # the default order would join sessions and students to sort

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from attendance.models import Course, FlagKind, ProxyFlag, Student
 from attendance.reports.period import Period
@@ -28,15 +28,7 @@ class FlagsReport:
 
 
 def visible_flags(scope: Scope) -> QuerySet[ProxyFlag]:
-    flags = ProxyFlag.objects.all()
-    if scope.everything:
-        return flags
-    visible = Q(pk__in=[])
-    if scope.taught:
-        visible |= Q(session__course_id__in=scope.taught)
-    if scope.student_id is not None:
-        visible |= Q(student_id=scope.student_id)
-    return flags.filter(visible)
+    return scope.of_sessions(ProxyFlag.objects.all())
 
 
 def flags_report(

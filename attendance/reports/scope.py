@@ -8,13 +8,15 @@ A teacher who is also a student sees both.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from attendance.api.access import is_staff
-from attendance.models import AttendanceRecord, Course, Enrolment
+from attendance.models import AttendanceRecord, Course, Enrolment, ProxyFlag
+
+SessionRow = TypeVar("SessionRow", AttendanceRecord, ProxyFlag)
 
 
 class NotAllowed(PermissionError):
@@ -58,15 +60,17 @@ class Scope:
             rows = rows.filter(visible)
         return list(rows.values_list("course_id", "student_id"))
 
-    def records(self, records: QuerySet[AttendanceRecord]) -> QuerySet[AttendanceRecord]:
+    def of_sessions(self, rows: QuerySet[SessionRow]) -> QuerySet[SessionRow]:
+        """Rows of a session and a student (records, flags) the user may see: those of the
+        courses they teach, and their own."""
         if self.everything:
-            return records
+            return rows
         visible = Q(pk__in=[])
         if self.taught:
             visible |= Q(session__course_id__in=self.taught)
         if self.student_id is not None:
             visible |= Q(student_id=self.student_id)
-        return records.filter(visible)
+        return rows.filter(visible)
 
     def require_staff_or_teacher(self) -> None:
         if not self.is_staff_or_teacher:

@@ -24,7 +24,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Max, Q
 
 from attendance.days import day_bounds, local_day
@@ -40,10 +39,11 @@ from attendance.engine.ble.runs import (
     load_rows,
     take_in,
 )
+from attendance.engine.ble.trust import offline_window
 from attendance.engine.ble.visits import Pair, diff, held_visits, pairs_overlapping
 from attendance.engine.loading import SessionRow, memoised, sessions_in_rooms_on_days
 from attendance.models import Visit, VisitSource
-from beacons.models import Phone, PresenceCheckpoint
+from beacons.models import Phone, PresenceCheckpoint, active_phones_of
 from beacons.presence import PresenceConfig, PresenceInterval
 from devices.models import EventType, RawEvent, SenderKind
 
@@ -82,16 +82,8 @@ def moments_of_taps(student_taps: Iterable[tuple[int, datetime]]) -> list[tuple[
     student_taps = list(student_taps)
     if not student_taps:
         return []
-    phones = memoised("phones_of_students", {s for s, _ in student_taps}, _active_phones)
+    phones = memoised("phones_of_students", {s for s, _ in student_taps}, active_phones_of)
     return [(phones[s], at) for s, at in student_taps if s in phones]
-
-
-def _active_phones(student_ids: set[int]) -> dict[int, str]:
-    return dict(
-        Phone.objects.filter(student_id__in=student_ids, active=True).values_list(
-            "student_id", "phone_id"
-        )
-    )
 
 
 def apply_phone_evidence(
@@ -108,7 +100,7 @@ def apply_phone_evidence(
     if not by_unit:
         return outcome
     book = load_beacon_book()
-    offline = timedelta(seconds=settings.BLE_OFFLINE_WINDOW_SECONDS)
+    offline = offline_window()
     held = checkpoints.load_held(phones[p].pk for p, _ in by_unit)
     runs, late_only = _plan(by_unit, phones, held, book, offline)
     new_moments: dict[str, set[datetime]] = defaultdict(set)
